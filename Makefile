@@ -1,0 +1,52 @@
+# mqtt-engine — the two commands of the README, and the rest.
+#   make test   everything CI runs; installs what it needs
+#   make demo   the project's main job
+#   make bench  criterion benchmarks against peer codecs
+#   make fuzz   every fuzz target for FUZZ_SECONDS each (default 300)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+FUZZ_SECONDS ?= 300
+FUZZ_SECONDS_CI ?= 30
+THUMB := thumbv7em-none-eabihf
+
+.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer fuzz-ci cli-test
+
+test: setup lint unit nostd vectors-peer cli-test fuzz-ci
+	@echo "make test: all checks passed"
+
+setup:
+	@rustup target list --installed | grep -qx $(THUMB) || rustup target add $(THUMB)
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p mqtt-engine --no-deps --all-features -q
+
+unit:
+	$(CARGO) test --workspace --all-features
+
+nostd:
+	$(CARGO) build -p mqtt-engine --no-default-features --target $(THUMB)
+	$(CARGO) build -p mqtt-engine --no-default-features --features serde --target $(THUMB)
+
+vectors-peer:
+	bash scripts/check-vectors-peer.sh
+
+cli-test:
+	bash scripts/cli-test.sh
+
+fuzz-ci:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS_CI)
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench:
+	$(CARGO) bench -p mqtt-engine --bench codec
+
+demo:
+	bash scripts/demo.sh

@@ -1,0 +1,506 @@
+//! The MQTT 3.1.1 / 5.0 packet codec.
+//!
+//! - [`Packet`] holds any of the fifteen control packets, for either protocol
+//!   version and either direction, so the codec serves clients, brokers,
+//!   proxies and test tools alike.
+//! - [`decode`] reads one packet from a [`Bytes`] buffer without copying:
+//!   strings, binary fields and payloads are slices of the input.
+//! - [`Decoder`] frames a byte stream that arrives in arbitrary chunks, and
+//!   refuses a packet whose Remaining Length exceeds its limit from the fixed
+//!   header alone.
+//! - [`Packet::encode`] writes a packet after computing its exact length
+//!   ([`Packet::encoded_len`]); [`Packet::encode_within`] drops Reason String
+//!   and User Properties where MQTT 5.0 allows it to fit a Maximum Packet Size.
+//!
+//! Validation is strict in both directions and every refusal carries the
+//! reason code the standard gives for it: Malformed Packet (0x81) for bytes
+//! that cannot be parsed by the grammar (bad flags, QoS 3, over-long or
+//! non-minimal Variable Byte Integers, bad UTF-8, lengths that overrun, reserved
+//! bits, wildcards in a Topic Name or misplaced in a Topic Filter), Protocol
+//! Error (0x82) for parsed data the protocol forbids (packet identifier 0, a
+//! property repeated or not allowed in the packet, out-of-range property values,
+//! a reason code the packet may not carry), Unsupported Protocol Version (0x84)
+//! and Packet too large (0x95).
+//!
+//! With the `serde` feature every packet has a JSON form: `"type"` names the
+//! packet, keys are the standard's field names in snake_case, binary fields are
+//! lowercase hex under a key ending in `_hex`, User Properties are a list of
+//! `[name, value]` pairs.
+
+mod ack;
+mod auth;
+mod bytestr;
+mod connack;
+mod connect;
+mod decoder;
+mod disconnect;
+mod error;
+#[cfg(feature = "serde")]
+mod json;
+mod properties;
+mod publish;
+mod reason;
+mod suback;
+mod subscribe;
+mod unsuback;
+mod unsubscribe;
+pub(crate) mod wire;
+
+pub use ack::PubAck;
+pub use auth::Auth;
+pub use bytestr::ByteStr;
+pub use connack::Connack;
+pub use connect::{Connect, Will};
+pub use decoder::Decoder;
+pub use disconnect::Disconnect;
+pub use error::{DecodeError, EncodeError};
+pub use properties::Properties;
+pub use publish::Publish;
+pub use reason::ReasonCode;
+pub use suback::Suback;
+pub use subscribe::{RetainHandling, Subscribe, Subscription};
+pub use unsuback::Unsuback;
+pub use unsubscribe::Unsubscribe;
+pub use wire::FixedHeader;
+
+use alloc::vec::Vec;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// The largest Remaining Length MQTT can express (§2.1.4).
+pub const MAX_REMAINING_LENGTH: u32 = wire::VBI_MAX;
+
+/// The protocol version of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// MQTT 3.1.1, protocol level 4.
+    V311 = 4,
+    /// MQTT 5.0, protocol level 5.
+    V5 = 5,
+}
+
+impl Protocol {
+    /// The protocol level byte of CONNECT.
+    pub fn level(self) -> u8 {
+        self as u8
+    }
+
+    /// The version for a protocol level byte, if it is one this codec speaks.
+    pub fn from_level(level: u8) -> Option<Protocol> {
+        match level {
+            4 => Some(Protocol::V311),
+            5 => Some(Protocol::V5),
+            _ => None,
+        }
+    }
+}
+
+/// Quality of Service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QoS {
+    /// 0: at most once.
+    #[default]
+    AtMostOnce = 0,
+    /// 1: at least once.
+    AtLeastOnce = 1,
+    /// 2: exactly once.
+    ExactlyOnce = 2,
+}
+
+impl QoS {
+    /// The QoS for a two-bit value; `None` for 3, which is Malformed.
+    pub fn from_u8(v: u8) -> Option<QoS> {
+        match v {
+            0 => Some(QoS::AtMostOnce),
+            1 => Some(QoS::AtLeastOnce),
+            2 => Some(QoS::ExactlyOnce),
+            _ => None,
+        }
+    }
+}
+
+/// The kind of a control packet, the high nibble of its first byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PacketType {
+    /// 1 CONNECT.
+    Connect = 1,
+    /// 2 CONNACK.
+    Connack = 2,
+    /// 3 PUBLISH.
+    Publish = 3,
+    /// 4 PUBACK.
+    Puback = 4,
+    /// 5 PUBREC.
+    Pubrec = 5,
+    /// 6 PUBREL.
+    Pubrel = 6,
+    /// 7 PUBCOMP.
+    Pubcomp = 7,
+    /// 8 SUBSCRIBE.
+    Subscribe = 8,
+    /// 9 SUBACK.
+    Suback = 9,
+    /// 10 UNSUBSCRIBE.
+    Unsubscribe = 10,
+    /// 11 UNSUBACK.
+    Unsuback = 11,
+    /// 12 PINGREQ.
+    Pingreq = 12,
+    /// 13 PINGRESP.
+    Pingresp = 13,
+    /// 14 DISCONNECT.
+    Disconnect = 14,
+    /// 15 AUTH (MQTT 5.0 only).
+    Auth = 15,
+}
+
+/// Any MQTT control packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
+pub enum Packet {
+    /// CONNECT, client to server.
+    Connect(Connect),
+    /// CONNACK, server to client.
+    Connack(Connack),
+    /// PUBLISH, both ways.
+    Publish(Publish),
+    /// PUBACK, both ways.
+    Puback(PubAck),
+    /// PUBREC, both ways.
+    Pubrec(PubAck),
+    /// PUBREL, both ways.
+    Pubrel(PubAck),
+    /// PUBCOMP, both ways.
+    Pubcomp(PubAck),
+    /// SUBSCRIBE, client to server.
+    Subscribe(Subscribe),
+    /// SUBACK, server to client.
+    Suback(Suback),
+    /// UNSUBSCRIBE, client to server.
+    Unsubscribe(Unsubscribe),
+    /// UNSUBACK, server to client.
+    Unsuback(Unsuback),
+    /// PINGREQ, client to server.
+    Pingreq,
+    /// PINGRESP, server to client.
+    Pingresp,
+    /// DISCONNECT, both ways (server to client in 5.0 only).
+    Disconnect(Disconnect),
+    /// AUTH, both ways, MQTT 5.0 only.
+    Auth(Auth),
+}
+
+/// Decodes one packet from the start of `buf`.
+///
+/// Returns `Ok(None)` while `buf` holds only part of a packet, and
+/// `Ok(Some((packet, length)))` once it holds a whole one, `length` being the
+/// bytes it took. A packet whose total length exceeds `max_packet_size` is
+/// refused with Packet too large (0x95) as soon as its fixed header is
+/// complete. Every string, binary field and payload in the packet is a slice
+/// of `buf`: nothing is copied.
+///
+/// A CONNECT is decoded by the protocol level it carries, whatever `protocol`
+/// says; every other packet by `protocol`.
+pub fn decode(
+    protocol: Protocol,
+    buf: &Bytes,
+    max_packet_size: u32,
+) -> Result<Option<(Packet, usize)>, DecodeError> {
+    let Some(header) = FixedHeader::parse(buf)? else {
+        return Ok(None);
+    };
+    let total = header.packet_length();
+    if total > max_packet_size as usize {
+        return Err(DecodeError::new(
+            ReasonCode::PACKET_TOO_LARGE,
+            0,
+            "packet is larger than the maximum packet size",
+        ));
+    }
+    if buf.len() < total {
+        return Ok(None);
+    }
+    let packet = decode_body(protocol, header, buf, total)?;
+    Ok(Some((packet, total)))
+}
+
+/// Decodes a buffer that must hold exactly one whole packet.
+pub fn decode_exact(protocol: Protocol, buf: &Bytes) -> Result<Packet, DecodeError> {
+    match decode(protocol, buf, u32::MAX)? {
+        Some((p, n)) if n == buf.len() => Ok(p),
+        Some((_, n)) => Err(DecodeError::malformed(n, "bytes follow the end of the packet")),
+        None => Err(DecodeError::malformed(buf.len(), "input ends inside the packet")),
+    }
+}
+
+fn decode_body(
+    protocol: Protocol,
+    header: FixedHeader,
+    buf: &Bytes,
+    total: usize,
+) -> Result<Packet, DecodeError> {
+    let flags = header.first_byte & 0x0F;
+    let mut r = wire::Reader::new(buf, header.header_length, total);
+    let fixed_flags = |expected: u8| {
+        if flags == expected {
+            Ok(())
+        } else {
+            // [MQTT-2.1.3-1]: flags marked reserved must be as the table says.
+            Err(DecodeError::malformed(
+                0,
+                "fixed header flags are not the ones the packet type requires",
+            ))
+        }
+    };
+    let v5 = protocol == Protocol::V5;
+    let packet = match header.first_byte >> 4 {
+        1 => {
+            fixed_flags(0)?;
+            Packet::Connect(Connect::read(&mut r)?)
+        }
+        2 => {
+            fixed_flags(0)?;
+            Packet::Connack(Connack::read(&mut r, protocol)?)
+        }
+        3 => Packet::Publish(Publish::read(&mut r, protocol, flags)?),
+        4 => {
+            fixed_flags(0)?;
+            Packet::Puback(PubAck::read(&mut r, protocol, reason::allowed::PUBACK)?)
+        }
+        5 => {
+            fixed_flags(0)?;
+            Packet::Pubrec(PubAck::read(&mut r, protocol, reason::allowed::PUBACK)?)
+        }
+        6 => {
+            fixed_flags(2)?;
+            Packet::Pubrel(PubAck::read(&mut r, protocol, reason::allowed::PUBREL)?)
+        }
+        7 => {
+            fixed_flags(0)?;
+            Packet::Pubcomp(PubAck::read(&mut r, protocol, reason::allowed::PUBREL)?)
+        }
+        8 => {
+            fixed_flags(2)?;
+            Packet::Subscribe(Subscribe::read(&mut r, protocol)?)
+        }
+        9 => {
+            fixed_flags(0)?;
+            Packet::Suback(Suback::read(&mut r, protocol)?)
+        }
+        10 => {
+            fixed_flags(2)?;
+            Packet::Unsubscribe(Unsubscribe::read(&mut r, protocol)?)
+        }
+        11 => {
+            fixed_flags(0)?;
+            Packet::Unsuback(Unsuback::read(&mut r, protocol)?)
+        }
+        12 | 13 => {
+            fixed_flags(0)?;
+            if header.remaining_length != 0 {
+                return Err(DecodeError::malformed(1, "PINGREQ and PINGRESP have no body"));
+            }
+            if header.first_byte >> 4 == 12 {
+                Packet::Pingreq
+            } else {
+                Packet::Pingresp
+            }
+        }
+        14 => {
+            fixed_flags(0)?;
+            Packet::Disconnect(Disconnect::read(&mut r, protocol)?)
+        }
+        15 if v5 => {
+            fixed_flags(0)?;
+            Packet::Auth(Auth::read(&mut r)?)
+        }
+        _ => return Err(DecodeError::malformed(0, "reserved packet type")),
+    };
+    r.finish()?;
+    Ok(packet)
+}
+
+/// Checks a reason code against the codes a packet may carry.
+pub(crate) fn check_reason(code: ReasonCode, allowed: &[u8]) -> Result<(), &'static str> {
+    if allowed.contains(&code.0) {
+        Ok(())
+    } else {
+        Err("reason code is not one this packet may carry")
+    }
+}
+
+impl Packet {
+    /// The packet's type.
+    pub fn packet_type(&self) -> PacketType {
+        match self {
+            Packet::Connect(_) => PacketType::Connect,
+            Packet::Connack(_) => PacketType::Connack,
+            Packet::Publish(_) => PacketType::Publish,
+            Packet::Puback(_) => PacketType::Puback,
+            Packet::Pubrec(_) => PacketType::Pubrec,
+            Packet::Pubrel(_) => PacketType::Pubrel,
+            Packet::Pubcomp(_) => PacketType::Pubcomp,
+            Packet::Subscribe(_) => PacketType::Subscribe,
+            Packet::Suback(_) => PacketType::Suback,
+            Packet::Unsubscribe(_) => PacketType::Unsubscribe,
+            Packet::Unsuback(_) => PacketType::Unsuback,
+            Packet::Pingreq => PacketType::Pingreq,
+            Packet::Pingresp => PacketType::Pingresp,
+            Packet::Disconnect(_) => PacketType::Disconnect,
+            Packet::Auth(_) => PacketType::Auth,
+        }
+    }
+
+    /// The first byte of the fixed header.
+    fn first_byte(&self) -> u8 {
+        let flags = match self {
+            Packet::Publish(p) => p.flags(),
+            Packet::Pubrel(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) => 2,
+            _ => 0,
+        };
+        (self.packet_type() as u8) << 4 | flags
+    }
+
+    /// Validates the packet for `protocol` and returns its Remaining Length.
+    fn checked_body_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let v5 = protocol == Protocol::V5;
+        let len = match self {
+            Packet::Connect(p) => p.checked_len()?,
+            Packet::Connack(p) => p.checked_len(protocol)?,
+            Packet::Publish(p) => p.checked_len(protocol)?,
+            Packet::Puback(p) | Packet::Pubrec(p) => {
+                p.checked_len(protocol, reason::allowed::PUBACK)?
+            }
+            Packet::Pubrel(p) | Packet::Pubcomp(p) => {
+                p.checked_len(protocol, reason::allowed::PUBREL)?
+            }
+            Packet::Subscribe(p) => p.checked_len(protocol)?,
+            Packet::Suback(p) => p.checked_len(protocol)?,
+            Packet::Unsubscribe(p) => p.checked_len(protocol)?,
+            Packet::Unsuback(p) => p.checked_len(protocol)?,
+            Packet::Pingreq | Packet::Pingresp => 0,
+            Packet::Disconnect(p) => p.checked_len(protocol)?,
+            Packet::Auth(p) => {
+                if !v5 {
+                    return Err(EncodeError::new(
+                        ReasonCode::PROTOCOL_ERROR,
+                        "AUTH exists only in MQTT 5.0",
+                    ));
+                }
+                p.checked_len()?
+            }
+        };
+        if len > MAX_REMAINING_LENGTH as usize {
+            return Err(EncodeError::new(
+                ReasonCode::PACKET_TOO_LARGE,
+                "remaining length above 268,435,455 bytes",
+            ));
+        }
+        Ok(len)
+    }
+
+    /// The exact number of bytes [`Packet::encode`] writes for `protocol`, after
+    /// validating the packet as [`Packet::encode`] does.
+    pub fn encoded_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let body = self.checked_body_len(protocol)?;
+        Ok(1 + wire::vbi_len(body as u32) + body)
+    }
+
+    /// Validates the packet and writes it to `out`. Returns the bytes written.
+    ///
+    /// A CONNECT is written with the protocol level of its own `protocol` field.
+    pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
+        let body = self.checked_body_len(protocol)?;
+        let total = 1 + wire::vbi_len(body as u32) + body;
+        if out.remaining_mut() < total {
+            return Err(EncodeError::new(
+                ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
+                "output buffer too small",
+            ));
+        }
+        out.put_u8(self.first_byte());
+        wire::put_vbi(out, body as u32);
+        self.write_body(protocol, out);
+        Ok(total)
+    }
+
+    /// Like [`Packet::encode`] into a new vector.
+    pub fn encode_to_vec(&self, protocol: Protocol) -> Result<Vec<u8>, EncodeError> {
+        let mut v = Vec::with_capacity(self.encoded_len(protocol)?);
+        self.encode(protocol, &mut v)?;
+        Ok(v)
+    }
+
+    /// Like [`Packet::encode`] into a new [`Bytes`].
+    pub fn encode_to_bytes(&self, protocol: Protocol) -> Result<Bytes, EncodeError> {
+        let mut b = BytesMut::with_capacity(self.encoded_len(protocol)?);
+        self.encode(protocol, &mut b)?;
+        Ok(b.freeze())
+    }
+
+    /// Encodes the packet so that it is at most `max_packet_size` bytes.
+    ///
+    /// Where MQTT 5.0 lets a sender leave them out to respect the receiver's
+    /// Maximum Packet Size (CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK,
+    /// UNSUBACK, DISCONNECT, AUTH), the Reason String and then the User
+    /// Properties are dropped. A packet that still does not fit, or any other
+    /// packet that does not fit, is refused with Packet too large (0x95) and
+    /// nothing is written.
+    pub fn encode_within<B: BufMut>(
+        &self,
+        protocol: Protocol,
+        max_packet_size: u32,
+        out: &mut B,
+    ) -> Result<usize, EncodeError> {
+        let len = self.encoded_len(protocol)?;
+        if len <= max_packet_size as usize {
+            return self.encode(protocol, out);
+        }
+        let too_large = EncodeError::new(
+            ReasonCode::PACKET_TOO_LARGE,
+            "packet is larger than the receiver's maximum packet size",
+        );
+        let mut slim = self.clone();
+        let Some(props) = slim.sheddable_properties() else {
+            return Err(too_large);
+        };
+        props.shed(len - max_packet_size as usize);
+        if slim.encoded_len(protocol)? > max_packet_size as usize {
+            return Err(too_large);
+        }
+        slim.encode(protocol, out)
+    }
+
+    /// The properties whose Reason String and User Properties may be dropped to fit.
+    fn sheddable_properties(&mut self) -> Option<&mut Properties> {
+        match self {
+            Packet::Connack(p) => Some(&mut p.properties),
+            Packet::Puback(p) | Packet::Pubrec(p) | Packet::Pubrel(p) | Packet::Pubcomp(p) => {
+                Some(&mut p.properties)
+            }
+            Packet::Suback(p) => Some(&mut p.properties),
+            Packet::Unsuback(p) => Some(&mut p.properties),
+            Packet::Disconnect(p) => Some(&mut p.properties),
+            Packet::Auth(p) => Some(&mut p.properties),
+            _ => None,
+        }
+    }
+
+    fn write_body<B: BufMut>(&self, protocol: Protocol, out: &mut B) {
+        match self {
+            Packet::Connect(p) => p.write(out),
+            Packet::Connack(p) => p.write(protocol, out),
+            Packet::Publish(p) => p.write(protocol, out),
+            Packet::Puback(p) | Packet::Pubrec(p) | Packet::Pubrel(p) | Packet::Pubcomp(p) => {
+                p.write(protocol, out)
+            }
+            Packet::Subscribe(p) => p.write(protocol, out),
+            Packet::Suback(p) => p.write(protocol, out),
+            Packet::Unsubscribe(p) => p.write(protocol, out),
+            Packet::Unsuback(p) => p.write(protocol, out),
+            Packet::Pingreq | Packet::Pingresp => {}
+            Packet::Disconnect(p) => p.write(protocol, out),
+            Packet::Auth(p) => p.write(out),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! PUBLISH (§3.3): an application message, in either direction.
+
+use super::connect::no_properties;
+use super::properties::Context;
+use super::wire::{self, Reader};
+use super::{ByteStr, DecodeError, EncodeError, Properties, Protocol, QoS, ReasonCode};
+use bytes::{BufMut, Bytes};
+
+/// PUBLISH.
+///
+/// `topic` and `payload` are slices of the buffer the packet was decoded from.
+/// In MQTT 5.0 `topic` may be empty when `properties.topic_alias` is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct Publish {
+    /// DUP flag: this may be a re-delivery.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub dup: bool,
+    /// QoS level.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub qos: QoS,
+    /// RETAIN flag.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub retain: bool,
+    /// Topic Name.
+    #[cfg_attr(feature = "serde", serde(rename = "topic_name"))]
+    pub topic: ByteStr,
+    /// Packet Identifier: present exactly when QoS is 1 or 2.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "packet_identifier", default, skip_serializing_if = "Option::is_none")
+    )]
+    pub packet_id: Option<u16>,
+    /// PUBLISH properties (MQTT 5.0).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Properties::is_empty"))]
+    pub properties: Properties,
+    /// Payload.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "payload_hex", with = "super::json::hex", default)
+    )]
+    pub payload: Bytes,
+}
+
+impl Publish {
+    /// A QoS 0 message with no properties.
+    pub fn new(topic: impl Into<ByteStr>, payload: impl Into<Bytes>) -> Self {
+        Publish { topic: topic.into(), payload: payload.into(), ..Publish::default() }
+    }
+
+    pub(crate) fn flags(&self) -> u8 {
+        (self.dup as u8) << 3 | (self.qos as u8) << 1 | self.retain as u8
+    }
+
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        protocol: Protocol,
+        flags: u8,
+    ) -> Result<Self, DecodeError> {
+        let qos =
+            QoS::from_u8((flags >> 1) & 3).ok_or(DecodeError::malformed(0, "PUBLISH QoS is 3"))?; // [MQTT-3.3.1-4]
+        let dup = flags & 0x08 != 0;
+        if dup && qos == QoS::AtMostOnce {
+            return Err(DecodeError::malformed(0, "DUP set on a QoS 0 PUBLISH"));
+            // [MQTT-3.3.1-2]
+        }
+        let topic_at = r.offset();
+        let topic = r.string()?;
+        if crate::topic::has_wildcard(&topic) {
+            return Err(DecodeError::malformed(topic_at, "topic name contains a wildcard"));
+            // [MQTT-3.3.2-2]
+        }
+        let packet_id = if qos == QoS::AtMostOnce { None } else { Some(r.packet_id()?) };
+        let properties = match protocol {
+            Protocol::V5 => Properties::read(r, Context::Publish)?,
+            Protocol::V311 => Properties::default(),
+        };
+        if topic.is_empty() {
+            match protocol {
+                // [MQTT-4.7.3-1]
+                Protocol::V311 => {
+                    return Err(DecodeError::malformed(topic_at, "topic name is empty"))
+                }
+                // 5.0 §3.3.2.1: an empty Topic Name needs a Topic Alias.
+                Protocol::V5 if properties.topic_alias.is_none() => {
+                    return Err(DecodeError::protocol(
+                        topic_at,
+                        "topic name is empty and no Topic Alias is given",
+                    ))
+                }
+                Protocol::V5 => {}
+            }
+        }
+        let payload = r.rest_bytes();
+        Ok(Publish { dup, qos, retain: flags & 1 != 0, topic, packet_id, properties, payload })
+    }
+
+    pub(crate) fn checked_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let malformed = |m| EncodeError::new(ReasonCode::MALFORMED_PACKET, m);
+        wire::check_string(self.topic.as_bytes()).map_err(malformed)?;
+        if crate::topic::has_wildcard(&self.topic) {
+            return Err(malformed("topic name contains a wildcard"));
+        }
+        if self.dup && self.qos == QoS::AtMostOnce {
+            return Err(malformed("DUP set on a QoS 0 PUBLISH"));
+        }
+        let id_len = match (self.qos, self.packet_id) {
+            (QoS::AtMostOnce, None) => 0,
+            (QoS::AtMostOnce, Some(_)) => {
+                return Err(EncodeError::new(
+                    ReasonCode::PROTOCOL_ERROR,
+                    "QoS 0 PUBLISH with a packet identifier",
+                ))
+            }
+            (_, None) | (_, Some(0)) => {
+                return Err(EncodeError::new(
+                    ReasonCode::PROTOCOL_ERROR,
+                    "QoS 1 or 2 PUBLISH needs a non-zero packet identifier",
+                ))
+            }
+            (_, Some(_)) => 2,
+        };
+        let props_len = match protocol {
+            Protocol::V5 => {
+                self.properties.check_encode(Context::Publish)?;
+                if self.topic.is_empty() && self.properties.topic_alias.is_none() {
+                    return Err(EncodeError::new(
+                        ReasonCode::PROTOCOL_ERROR,
+                        "topic name is empty and no Topic Alias is given",
+                    ));
+                }
+                self.properties.encoded_len()
+            }
+            Protocol::V311 => {
+                if !self.properties.is_empty() {
+                    return Err(no_properties());
+                }
+                if self.topic.is_empty() {
+                    return Err(malformed("topic name is empty"));
+                }
+                0
+            }
+        };
+        Ok(2 + self.topic.len() + id_len + props_len + self.payload.len())
+    }
+
+    pub(crate) fn write<B: BufMut>(&self, protocol: Protocol, out: &mut B) {
+        wire::put_bin(out, self.topic.as_bytes());
+        if let Some(id) = self.packet_id {
+            out.put_u16(id);
+        }
+        if protocol == Protocol::V5 {
+            self.properties.write(out);
+        }
+        out.put_slice(&self.payload);
+    }
+}

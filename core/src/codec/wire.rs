@@ -1,0 +1,266 @@
+//! Wire primitives: the fixed header, Variable Byte Integers, Two Byte lengths,
+//! UTF-8 strings and binary data (MQTT 5.0 §1.5, §2.1). Reading is built on
+//! `nom` parsers; a [`Reader`] applies them to a packet held in [`Bytes`] and
+//! turns every string and binary field into a zero-copy slice of it.
+
+use super::{ByteStr, DecodeError};
+use bytes::{BufMut, Bytes};
+use nom::error::{ErrorKind, ParseError};
+use nom::number::complete::{be_u16, be_u32, be_u8};
+use nom::{Err as NomErr, IResult, Needed};
+
+/// The largest value a Variable Byte Integer can hold (§1.5.5).
+pub(crate) const VBI_MAX: u32 = 268_435_455;
+
+/// Why a nom parser stopped. Only the message is kept: offsets are computed by
+/// the [`Reader`] from the unconsumed input.
+#[derive(Debug)]
+pub(crate) struct Fault(pub(crate) &'static str);
+
+impl<'a> ParseError<&'a [u8]> for Fault {
+    fn from_error_kind(_: &'a [u8], _: ErrorKind) -> Self {
+        Fault("field overruns the packet")
+    }
+    fn append(_: &'a [u8], _: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+/// A Variable Byte Integer: at most four bytes and, as [MQTT-1.5.5-1] demands,
+/// in the fewest bytes that hold the value. Streaming: input that ends inside
+/// the integer is `Incomplete`.
+pub(crate) fn vbi(input: &[u8]) -> IResult<&[u8], u32, Fault> {
+    let mut value: u32 = 0;
+    for (i, &b) in input.iter().enumerate().take(4) {
+        value |= u32::from(b & 0x7F) << (7 * i);
+        if b & 0x80 == 0 {
+            if i > 0 && b == 0 {
+                return Err(NomErr::Error(Fault(
+                    "variable byte integer is not in its shortest form",
+                )));
+            }
+            return Ok((&input[i + 1..], value));
+        }
+    }
+    if input.len() >= 4 {
+        Err(NomErr::Error(Fault("variable byte integer is longer than 4 bytes")))
+    } else {
+        Err(NomErr::Incomplete(Needed::new(1)))
+    }
+}
+
+/// Number of bytes `v` takes as a Variable Byte Integer.
+#[inline]
+pub(crate) const fn vbi_len(v: u32) -> usize {
+    match v {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    }
+}
+
+/// Writes `v` as a Variable Byte Integer. `v` must be at most [`VBI_MAX`].
+#[inline]
+pub(crate) fn put_vbi<B: BufMut>(out: &mut B, mut v: u32) {
+    loop {
+        let mut b = (v & 0x7F) as u8;
+        v >>= 7;
+        if v > 0 {
+            b |= 0x80;
+        }
+        out.put_u8(b);
+        if v == 0 {
+            break;
+        }
+    }
+}
+
+/// Writes a Two Byte length followed by the bytes. The caller has checked the
+/// length fits in 16 bits.
+#[inline]
+pub(crate) fn put_bin<B: BufMut>(out: &mut B, b: &[u8]) {
+    out.put_u16(b.len() as u16);
+    out.put_slice(b);
+}
+
+/// The rules for a UTF-8 Encoded String's bytes: at most 65,535 bytes,
+/// well-formed UTF-8 without surrogates [MQTT-1.5.4-1], no U+0000 [MQTT-1.5.4-2].
+#[inline]
+pub(crate) fn check_string(b: &[u8]) -> Result<(), &'static str> {
+    if b.len() > u16::MAX as usize {
+        return Err("string longer than 65,535 bytes");
+    }
+    if core::str::from_utf8(b).is_err() {
+        return Err("string is not well-formed UTF-8");
+    }
+    if b.contains(&0) {
+        return Err("string contains U+0000");
+    }
+    Ok(())
+}
+
+/// A decoded fixed header (§2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedHeader {
+    /// The first byte: packet type in the high nibble, flags in the low one.
+    pub first_byte: u8,
+    /// Remaining Length: the bytes after the fixed header.
+    pub remaining_length: u32,
+    /// Bytes the fixed header itself takes (2 to 5).
+    pub header_length: usize,
+}
+
+impl FixedHeader {
+    /// Total packet length: fixed header plus Remaining Length.
+    pub fn packet_length(&self) -> usize {
+        self.header_length + self.remaining_length as usize
+    }
+
+    /// Parses a fixed header from the start of `input`. `Ok(None)` when `input`
+    /// ends before the header does.
+    pub fn parse(input: &[u8]) -> Result<Option<FixedHeader>, DecodeError> {
+        let Some((&first_byte, rest)) = input.split_first() else {
+            return Ok(None);
+        };
+        match vbi(rest) {
+            Ok((after, remaining_length)) => Ok(Some(FixedHeader {
+                first_byte,
+                remaining_length,
+                header_length: input.len() - after.len(),
+            })),
+            Err(NomErr::Incomplete(_)) => Ok(None),
+            Err(NomErr::Error(Fault(m)) | NomErr::Failure(Fault(m))) => {
+                Err(DecodeError::malformed(1, m))
+            }
+        }
+    }
+}
+
+/// Reads fields of one packet held in a [`Bytes`]. Offsets are from the start
+/// of the packet's fixed header; `end` is where the packet ends.
+pub(crate) struct Reader<'a> {
+    buf: &'a Bytes,
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `buf[pos..end]`.
+    pub(crate) fn new(buf: &'a Bytes, pos: usize, end: usize) -> Self {
+        Reader { buf, pos, end }
+    }
+
+    #[inline]
+    fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    #[inline]
+    fn run<T>(
+        &mut self,
+        parser: impl FnOnce(&'a [u8]) -> IResult<&'a [u8], T, Fault>,
+    ) -> Result<T, DecodeError> {
+        match parser(self.rest()) {
+            Ok((rest, v)) => {
+                self.pos = self.end - rest.len();
+                Ok(v)
+            }
+            Err(NomErr::Error(Fault(m)) | NomErr::Failure(Fault(m))) => {
+                Err(DecodeError::malformed(self.pos, m))
+            }
+            Err(NomErr::Incomplete(_)) => {
+                Err(DecodeError::malformed(self.pos, "field overruns the packet"))
+            }
+        }
+    }
+
+    /// Offset of the next unread byte.
+    #[inline]
+    pub(crate) fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// Offset just past the packet.
+    #[inline]
+    pub(crate) fn end_offset(&self) -> usize {
+        self.end
+    }
+
+    /// Bytes left in the packet.
+    #[inline]
+    pub(crate) fn remaining(&self) -> usize {
+        self.end - self.pos
+    }
+
+    #[inline]
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+        self.run(be_u8)
+    }
+
+    #[inline]
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        self.run(be_u16)
+    }
+
+    #[inline]
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        self.run(be_u32)
+    }
+
+    /// A Variable Byte Integer inside the packet; running out of packet is Malformed.
+    #[inline]
+    pub(crate) fn vbi(&mut self) -> Result<u32, DecodeError> {
+        self.run(vbi)
+    }
+
+    /// A Packet Identifier, which must not be 0 [MQTT-2.2.1-3].
+    #[inline]
+    pub(crate) fn packet_id(&mut self) -> Result<u16, DecodeError> {
+        let at = self.pos;
+        match self.u16()? {
+            0 => Err(DecodeError::protocol(at, "packet identifier is 0")),
+            id => Ok(id),
+        }
+    }
+
+    /// Binary Data: a Two Byte length and that many bytes, sliced without copying.
+    #[inline]
+    pub(crate) fn binary(&mut self) -> Result<Bytes, DecodeError> {
+        let at = self.pos;
+        let len = self.u16()? as usize;
+        if len > self.remaining() {
+            return Err(DecodeError::malformed(at, "length overruns the packet"));
+        }
+        let b = self.buf.slice(self.pos..self.pos + len);
+        self.pos += len;
+        Ok(b)
+    }
+
+    /// A UTF-8 Encoded String, checked as [`check_string`] says, sliced without copying.
+    #[inline]
+    pub(crate) fn string(&mut self) -> Result<ByteStr, DecodeError> {
+        let at = self.pos;
+        let b = self.binary()?;
+        check_string(&b).map_err(|m| DecodeError::malformed(at, m))?;
+        Ok(ByteStr::from_utf8_checked(b))
+    }
+
+    /// Everything left in the packet, sliced without copying.
+    #[inline]
+    pub(crate) fn rest_bytes(&mut self) -> Bytes {
+        let b = self.buf.slice(self.pos..self.end);
+        self.pos = self.end;
+        b
+    }
+
+    /// Fails unless the whole packet has been read.
+    #[inline]
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
+        if self.pos == self.end {
+            Ok(())
+        } else {
+            Err(DecodeError::malformed(self.pos, "bytes left over after the packet's last field"))
+        }
+    }
+}

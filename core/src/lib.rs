@@ -1,0 +1,26 @@
+//! # mqtt-engine
+//!
+//! A sans-IO MQTT 3.1.1 / 5.0 engine. Bytes and the current time go in; bytes
+//! to send, events and the next deadline come out. The engine never opens a
+//! socket, never reads a clock and never spawns a thread.
+//!
+//! This release contains the [`codec`]: a strict, zero-copy encoder and decoder
+//! for all fifteen MQTT control packets in both protocol versions and both
+//! directions, and the [`topic`] rules for topic names and filters.
+//!
+//! The crate is `#![no_std]` with `alloc`; the default `std` feature adds
+//! `std::error::Error` implementations. The `serde` feature adds the JSON form
+//! of every packet (see [`codec`]).
+
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod codec;
+pub mod topic;
+
+pub use bytes::Bytes;
+pub use codec::{ByteStr, DecodeError, Decoder, EncodeError, Packet, Protocol, QoS, ReasonCode};

@@ -1,0 +1,143 @@
+//! Topic names and topic filters (MQTT 5.0 §4.7, §4.8.2).
+//!
+//! A Topic Name is what a PUBLISH is sent to: no wildcards. A Topic Filter is
+//! what a subscription matches: `+` stands for one level, `#` for any number of
+//! trailing levels, and `$share/{ShareName}/{filter}` names a shared
+//! subscription.
+
+/// The prefix of a shared subscription's topic filter.
+pub const SHARE_PREFIX: &str = "$share/";
+
+/// True if `s` contains `+` or `#`.
+#[inline]
+pub fn has_wildcard(s: &str) -> bool {
+    s.bytes().any(|b| b == b'+' || b == b'#')
+}
+
+/// Checks a Topic Name: at least one character [MQTT-4.7.3-1] and no wildcard
+/// characters [MQTT-3.3.2-2].
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("topic name is empty");
+    }
+    if has_wildcard(name) {
+        return Err("topic name contains a wildcard");
+    }
+    Ok(())
+}
+
+/// True if `filter` is a shared subscription (`$share/...`).
+pub fn is_shared(filter: &str) -> bool {
+    filter.starts_with(SHARE_PREFIX)
+}
+
+/// Splits a shared subscription filter into its ShareName and the filter it
+/// shares; `None` if `filter` is not of the form `$share/{ShareName}/{filter}`.
+pub fn parse_shared(filter: &str) -> Option<(&str, &str)> {
+    let rest = filter.strip_prefix(SHARE_PREFIX)?;
+    let (group, inner) = rest.split_once('/')?;
+    Some((group, inner))
+}
+
+/// Checks a Topic Filter, including the shared-subscription form.
+///
+/// Rules: at least one character [MQTT-4.7.3-1]; `#` only as the last level
+/// and alone in it [MQTT-4.7.1-1]; `+` alone in its level [MQTT-4.7.1-2]; a
+/// ShareName of at least one character without `/`, `+` or `#`, followed by a
+/// filter [MQTT-4.8.2-1], [MQTT-4.8.2-2].
+pub fn check_filter(filter: &str) -> Result<(), &'static str> {
+    if filter.is_empty() {
+        return Err("topic filter is empty");
+    }
+    let inner = if is_shared(filter) {
+        let Some((group, inner)) = parse_shared(filter) else {
+            return Err("shared subscription has no topic filter after the ShareName");
+        };
+        if group.is_empty() || has_wildcard(group) {
+            return Err("ShareName is empty or contains a wildcard");
+        }
+        if inner.is_empty() {
+            return Err("shared subscription has an empty topic filter");
+        }
+        inner
+    } else {
+        filter
+    };
+    let mut levels = inner.split('/').peekable();
+    while let Some(level) = levels.next() {
+        if level.contains('#') && (level != "#" || levels.peek().is_some()) {
+            return Err("'#' is not alone in the last level of the topic filter");
+        }
+        if level.contains('+') && level != "+" {
+            return Err("'+' is not alone in its level of the topic filter");
+        }
+    }
+    Ok(())
+}
+
+/// True if the Topic Name `topic` matches the Topic Filter `filter` (which must
+/// be valid and not shared: match against the filter [`parse_shared`] returns).
+///
+/// A filter starting with a wildcard does not match a topic starting with `$`
+/// [MQTT-4.7.2-1].
+pub fn matches(filter: &str, topic: &str) -> bool {
+    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_mqtt_4_7_1_1_and_4_7_1_2() {
+        for ok in ["#", "+", "a/#", "a/+/b", "+/+", "/", "a//b", "$share/g/a/#", "$SYS/#"] {
+            assert_eq!(check_filter(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "a#",
+            "a/#/b",
+            "a/b#",
+            "a+",
+            "a/+b",
+            "$share/g",
+            "$share//a",
+            "$share/g+/a",
+            "$share/g/",
+        ] {
+            assert!(check_filter(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn matching_mqtt_4_7_2_1() {
+        assert!(matches("a/#", "a"));
+        assert!(matches("a/#", "a/b/c"));
+        assert!(matches("a/+/c", "a/b/c"));
+        assert!(!matches("a/+/c", "a/b/d"));
+        assert!(matches("+/+", "/x"));
+        assert!(!matches("+", "a/b"));
+        assert!(!matches("#", "$SYS/x"));
+        assert!(!matches("+/x", "$SYS/x"));
+        assert!(matches("$SYS/#", "$SYS/x"));
+    }
+
+    #[test]
+    fn shared_parse() {
+        assert_eq!(parse_shared("$share/g/a/b"), Some(("g", "a/b")));
+        assert_eq!(parse_shared("a/b"), None);
+    }
+}

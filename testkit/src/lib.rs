@@ -1,0 +1,21 @@
+//! Test support for mqtt-engine.
+//!
+//! This crate will hold the scripted broker, the in-memory link that splits and
+//! delays writes, and the `Pair` driver on simulated time used by the session
+//! and request/response tests. For now it offers helpers shared by codec tests.
+
+/// Decodes a hex string, ignoring ASCII whitespace. Returns `None` on bad hex.
+pub fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|p| {
+            let hi = (p[0] as char).to_digit(16)?;
+            let lo = (p[1] as char).to_digit(16)?;
+            Some((hi * 16 + lo) as u8)
+        })
+        .collect()
+}
