@@ -13,7 +13,7 @@ THUMB := thumbv7em-none-eabihf
 
 .PHONY: test demo bench fuzz setup lint unit nostd vectors-peer fuzz-ci cli-test
 
-test: setup lint unit nostd vectors-peer cli-test fuzz-ci
+test: setup lint unit nostd vectors-peer fuzz-ci
 	@echo "make test: all checks passed"
 
 setup:
@@ -35,9 +35,6 @@ nostd:
 
 vectors-peer:
 	bash scripts/check-vectors-peer.sh
-
-cli-test:
-	bash scripts/cli-test.sh
 
 fuzz-ci:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS_CI)

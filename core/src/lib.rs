@@ -24,3 +24,8 @@ pub mod topic;
 
 pub use bytes::Bytes;
 pub use codec::{ByteStr, DecodeError, Decoder, EncodeError, Packet, Protocol, QoS, ReasonCode};
+
+/// The README's Rust example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
