@@ -63,6 +63,7 @@ pub use unsuback::Unsuback;
 pub use unsubscribe::Unsubscribe;
 pub use wire::FixedHeader;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -158,8 +159,9 @@ pub enum PacketType {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
 pub enum Packet {
-    /// CONNECT, client to server.
-    Connect(Connect),
+    /// CONNECT, client to server. Boxed: it is sent once per connection and
+    /// is the largest packet value, so the others need not carry its size.
+    Connect(Box<Connect>),
     /// CONNACK, server to client.
     Connack(Connack),
     /// PUBLISH, both ways.
@@ -256,7 +258,7 @@ fn decode_body(
     let packet = match header.first_byte >> 4 {
         1 => {
             fixed_flags(0)?;
-            Packet::Connect(Connect::read(&mut r)?)
+            Packet::Connect(Box::new(Connect::read(&mut r)?))
         }
         2 => {
             fixed_flags(0)?;
@@ -502,5 +504,24 @@ impl Packet {
             Packet::Disconnect(p) => p.write(protocol, out),
             Packet::Auth(p) => p.write(out),
         }
+    }
+}
+
+macro_rules! packet_from {
+    ($($ty:ident => $variant:ident),*) => {$(
+        impl From<$ty> for Packet {
+            fn from(p: $ty) -> Packet {
+                Packet::$variant(p)
+            }
+        }
+    )*};
+}
+
+packet_from!(Connack => Connack, Publish => Publish, Subscribe => Subscribe, Suback => Suback,
+    Unsubscribe => Unsubscribe, Unsuback => Unsuback, Disconnect => Disconnect, Auth => Auth);
+
+impl From<Connect> for Packet {
+    fn from(p: Connect) -> Packet {
+        Packet::Connect(Box::new(p))
     }
 }
