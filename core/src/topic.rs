@@ -39,31 +39,35 @@ pub fn parse_shared(filter: &str) -> Option<(&str, &str)> {
     Some((group, inner))
 }
 
-/// Checks a Topic Filter, including the shared-subscription form.
+/// Checks an MQTT 5.0 Topic Filter, including the shared-subscription form.
 ///
-/// Rules: at least one character [MQTT-4.7.3-1]; `#` only as the last level
-/// and alone in it [MQTT-4.7.1-1]; `+` alone in its level [MQTT-4.7.1-2]; a
-/// ShareName of at least one character without `/`, `+` or `#`, followed by a
-/// filter [MQTT-4.8.2-1], [MQTT-4.8.2-2].
+/// Rules: those of [`check_plain_filter`], and for `$share/...` a ShareName of
+/// at least one character without `/`, `+` or `#`, followed by a filter
+/// [MQTT-4.8.2-1], [MQTT-4.8.2-2].
 pub fn check_filter(filter: &str) -> Result<(), &'static str> {
+    if !is_shared(filter) {
+        return check_plain_filter(filter);
+    }
+    let Some((group, inner)) = parse_shared(filter) else {
+        return Err("shared subscription has no topic filter after the ShareName");
+    };
+    if group.is_empty() || has_wildcard(group) {
+        return Err("ShareName is empty or contains a wildcard");
+    }
+    if inner.is_empty() {
+        return Err("shared subscription has an empty topic filter");
+    }
+    check_plain_filter(inner)
+}
+
+/// Checks a Topic Filter without giving `$share/` any meaning, as MQTT 3.1.1
+/// does: at least one character [MQTT-4.7.3-1]; `#` only as the last level and
+/// alone in it [MQTT-4.7.1-1]; `+` alone in its level [MQTT-4.7.1-2].
+pub fn check_plain_filter(filter: &str) -> Result<(), &'static str> {
     if filter.is_empty() {
         return Err("topic filter is empty");
     }
-    let inner = if is_shared(filter) {
-        let Some((group, inner)) = parse_shared(filter) else {
-            return Err("shared subscription has no topic filter after the ShareName");
-        };
-        if group.is_empty() || has_wildcard(group) {
-            return Err("ShareName is empty or contains a wildcard");
-        }
-        if inner.is_empty() {
-            return Err("shared subscription has an empty topic filter");
-        }
-        inner
-    } else {
-        filter
-    };
-    let mut levels = inner.split('/').peekable();
+    let mut levels = filter.split('/').peekable();
     while let Some(level) = levels.next() {
         if level.contains('#') && (level != "#" || levels.peek().is_some()) {
             return Err("'#' is not alone in the last level of the topic filter");
@@ -73,6 +77,18 @@ pub fn check_filter(filter: &str) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// Checks a Topic Filter by the rules of `protocol`: shared subscriptions
+/// exist only in MQTT 5.0.
+pub fn check_filter_for(
+    filter: &str,
+    protocol: crate::codec::Protocol,
+) -> Result<(), &'static str> {
+    match protocol {
+        crate::codec::Protocol::V5 => check_filter(filter),
+        crate::codec::Protocol::V311 => check_plain_filter(filter),
+    }
 }
 
 /// True if the Topic Name `topic` matches the Topic Filter `filter` (which must
@@ -133,6 +149,14 @@ mod tests {
         assert!(!matches("#", "$SYS/x"));
         assert!(!matches("+/x", "$SYS/x"));
         assert!(matches("$SYS/#", "$SYS/x"));
+    }
+
+    #[test]
+    fn share_prefix_is_an_ordinary_filter_in_3_1_1() {
+        assert!(check_filter("$share/g").is_err());
+        assert_eq!(check_plain_filter("$share/g"), Ok(()));
+        assert_eq!(check_filter_for("$share//a", crate::codec::Protocol::V311), Ok(()));
+        assert!(check_filter_for("$share//a", crate::codec::Protocol::V5).is_err());
     }
 
     #[test]

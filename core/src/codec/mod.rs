@@ -16,11 +16,12 @@
 //! reason code the standard gives for it: Malformed Packet (0x81) for bytes
 //! that cannot be parsed by the grammar (bad flags, QoS 3, over-long or
 //! non-minimal Variable Byte Integers, bad UTF-8, lengths that overrun, reserved
-//! bits, wildcards in a Topic Name or misplaced in a Topic Filter), Protocol
+//! bits, wildcards in a Topic Name or misplaced in a Topic Filter, a property
+//! identifier not valid for the packet type, as 5.0 §2.2.2.2 says), Protocol
 //! Error (0x82) for parsed data the protocol forbids (packet identifier 0, a
-//! property repeated or not allowed in the packet, out-of-range property values,
-//! a reason code the packet may not carry), Unsupported Protocol Version (0x84)
-//! and Packet too large (0x95).
+//! property repeated, out-of-range property values, a reason code the packet
+//! may not carry, Maximum QoS or Retain Handling 3 in 5.0 subscription
+//! options), Unsupported Protocol Version (0x84) and Packet too large (0x95).
 //!
 //! With the `serde` feature every packet has a JSON form: `"type"` names the
 //! packet, keys are the standard's field names in snake_case, binary fields are
@@ -466,7 +467,17 @@ impl Packet {
         let Some(props) = slim.sheddable_properties() else {
             return Err(too_large);
         };
-        props.shed(len - max_packet_size as usize);
+        // Drop the Reason String and measure the whole packet again: the
+        // Property Length and Remaining Length may shrink with it, so the User
+        // Properties go only if the packet still does not fit.
+        if props.reason_string.take().is_some()
+            && slim.encoded_len(protocol)? <= max_packet_size as usize
+        {
+            return slim.encode(protocol, out);
+        }
+        if let Some(props) = slim.sheddable_properties() {
+            props.user_properties.clear();
+        }
         if slim.encoded_len(protocol)? > max_packet_size as usize {
             return Err(too_large);
         }

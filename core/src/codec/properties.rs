@@ -290,7 +290,8 @@ impl Properties {
     pub(crate) fn check(&self, ctx: Context) -> Result<(), (ReasonCode, &'static str)> {
         let pe = |m| Err((ReasonCode::PROTOCOL_ERROR, m));
         if self.present() & !ctx.allowed() != 0 {
-            return pe("property not allowed in this packet");
+            // §2.2.2.2: an identifier not valid for the packet type is Malformed.
+            return Err((ReasonCode::MALFORMED_PACKET, "property not allowed in this packet"));
         }
         let zero_one = |v: Option<u8>| matches!(v, None | Some(0) | Some(1));
         if !zero_one(self.payload_format_indicator) {
@@ -499,8 +500,10 @@ impl Properties {
             let at = r.offset();
             let id = r.u8()?;
             if !ctx.allows(id) {
+                // §2.2.2.2: "A Control Packet which contains an Identifier which is
+                // not valid for its packet type ... is a Malformed Packet."
                 return Err(if is_known(id) {
-                    DecodeError::protocol(at, "property not allowed in this packet")
+                    DecodeError::malformed(at, "property not allowed in this packet")
                 } else {
                     DecodeError::malformed(at, "unknown property identifier")
                 });
@@ -562,17 +565,6 @@ impl Properties {
         }
         p.check(ctx).map_err(|(code, m)| DecodeError::new(code, start, m))?;
         Ok(p)
-    }
-
-    /// Drops the Reason String, then the User Properties, to save bytes.
-    /// Returns how many bytes were saved (0 if there was nothing to drop).
-    pub(crate) fn shed(&mut self, need: usize) -> usize {
-        let before = self.encoded_len();
-        if self.reason_string.take().is_some() && before - self.encoded_len() >= need {
-            return before - self.encoded_len();
-        }
-        self.user_properties.clear();
-        before - self.encoded_len()
     }
 }
 

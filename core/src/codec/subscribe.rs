@@ -68,7 +68,8 @@ impl Subscription {
 
     /// The rules shared by decode and encode; `Err((code, message))`.
     fn check(&self, protocol: Protocol) -> Result<(), (ReasonCode, &'static str)> {
-        crate::topic::check_filter(&self.filter).map_err(|m| (ReasonCode::MALFORMED_PACKET, m))?;
+        crate::topic::check_filter_for(&self.filter, protocol)
+            .map_err(|m| (ReasonCode::MALFORMED_PACKET, m))?;
         if protocol == Protocol::V311
             && (self.no_local
                 || self.retain_as_published
@@ -130,8 +131,12 @@ impl Subscribe {
                     "subscription options reserved bits are set",
                 ));
             }
-            let qos = QoS::from_u8(o & 3)
-                .ok_or(DecodeError::malformed(opt_at, "subscription QoS is 3"))?;
+            let qos = QoS::from_u8(o & 3).ok_or(match protocol {
+                // 3.1.1 [MQTT-3.8.3-4]: malformed; 5.0 §3.8.3.1: "It is a Protocol
+                // Error if the Maximum QoS field has the value 3".
+                Protocol::V311 => DecodeError::malformed(opt_at, "subscription QoS is 3"),
+                Protocol::V5 => DecodeError::protocol(opt_at, "subscription QoS is 3"),
+            })?;
             let retain_handling = RetainHandling::from_u8((o >> 4) & 3)
                 .ok_or(DecodeError::protocol(opt_at, "Retain Handling is 3"))?;
             let s = Subscription {
