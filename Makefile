@@ -34,6 +34,7 @@ nostd:
 	$(CARGO) build -p mqtt-engine --no-default-features --features serde --target $(THUMB)
 
 vectors-peer:
+	python3 tests/vectors/generate.py --check
 	bash scripts/check-vectors-peer.sh
 
 fuzz-ci:
