@@ -55,6 +55,10 @@ enum Command {
         /// Print a one-line human summary of each packet instead of JSON.
         #[arg(long)]
         summary: bool,
+        /// Refuse a packet larger than this many bytes (0x95 Packet too large),
+        /// judged from its fixed header alone.
+        #[arg(long, value_name = "BYTES")]
+        max_packet_size: Option<u32>,
         /// Hex of one or more packets (several arguments are joined); read from stdin when absent.
         hex: Vec<String>,
     },
@@ -71,13 +75,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Decode { protocol, pretty, summary, hex } => {
+        Command::Decode { protocol, pretty, summary, max_packet_size, hex } => {
             let style = match (pretty, summary) {
                 (true, _) => Style::Pretty,
                 (_, true) => Style::Summary,
                 _ => Style::Line,
             };
-            run_decode(protocol.into(), style, hex)
+            run_decode(protocol.into(), style, max_packet_size.unwrap_or(u32::MAX), hex)
         }
         Command::Encode { protocol, json } => run_encode(protocol.into(), json),
     };
@@ -104,7 +108,12 @@ enum Style {
     Summary,
 }
 
-fn run_decode(mut protocol: Protocol, style: Style, hex: Vec<String>) -> Result<(), String> {
+fn run_decode(
+    mut protocol: Protocol,
+    style: Style,
+    max_packet_size: u32,
+    hex: Vec<String>,
+) -> Result<(), String> {
     let text = if hex.is_empty() { read_stdin()? } else { hex.join(" ") };
     let data = Bytes::from(hexfmt::parse(&text)?);
     let mut out = io::stdout().lock();
@@ -112,7 +121,7 @@ fn run_decode(mut protocol: Protocol, style: Style, hex: Vec<String>) -> Result<
     let mut index = 1usize;
     while at < data.len() {
         let rest = data.slice(at..);
-        match decode(protocol, &rest, u32::MAX) {
+        match decode(protocol, &rest, max_packet_size) {
             Ok(Some((packet, len))) => {
                 if let Packet::Connect(c) = &packet {
                     protocol = c.protocol;
