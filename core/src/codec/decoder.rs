@@ -123,8 +123,10 @@ impl Decoder {
                     if header.remaining_length == 0 {
                         self.tail = self.buf.len();
                     } else {
+                        // No reservation for the announced length: memory
+                        // grows with the bytes that really arrive, so a
+                        // header alone cannot make the decoder allocate.
                         self.tail_len = Some(header.packet_length());
-                        self.buf.reserve(header.remaining_length as usize);
                     }
                 }
             }
@@ -169,5 +171,22 @@ impl Iterator for Decoder {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_packet().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DESIGN §3, memory is bounded: a fixed header announcing a large packet
+    /// allocates nothing for the body until its bytes arrive.
+    #[test]
+    fn a_header_alone_does_not_allocate_the_announced_length() {
+        let mut d = Decoder::new(Protocol::V5);
+        // PUBLISH announcing Remaining Length 268,435,455, then 3 body bytes.
+        d.push(&[0x30, 0xFF, 0xFF, 0xFF, 0x7F, 0x00, 0x01, b'a']).unwrap();
+        assert_eq!(d.next_packet().unwrap(), None);
+        assert_eq!(d.buffered(), 8);
+        assert!(d.buf.capacity() < 4096, "capacity {}", d.buf.capacity());
     }
 }

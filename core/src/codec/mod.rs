@@ -385,8 +385,9 @@ impl Packet {
             Packet::Disconnect(p) => p.checked_len(protocol)?,
             Packet::Auth(p) => {
                 if !v5 {
+                    // Packet type 15 is reserved in 3.1.1: a receiver calls it malformed.
                     return Err(EncodeError::new(
-                        ReasonCode::PROTOCOL_ERROR,
+                        ReasonCode::MALFORMED_PACKET,
                         "AUTH exists only in MQTT 5.0",
                     ));
                 }
