@@ -176,20 +176,27 @@ proptest! {
         prop_assert_eq!(d.buffered(), 0, "bytes of a refused packet kept");
 
         // The whole header and some body in one push, possibly after a
-        // complete packet that fits: refused, and everything dropped.
+        // complete packet that fits: refused; the refused packet's bytes are
+        // dropped, the complete packet before it is kept and comes out first.
         let mut d = Decoder::new(protocol).with_max_packet_size(max.max(1));
         let mut data = Vec::new();
+        let mut before = None;
         if let Some((p_protocol, p)) = &prefix {
             if *p_protocol == protocol && p.encoded_len(protocol).is_ok_and(|l| l as u32 <= max) {
                 p.encode(protocol, &mut data).map_err(|e| fail("encode", e))?;
+                before = Some(p.clone());
             }
         }
+        let kept = data.len();
         data.extend(&header);
         data.extend(std::iter::repeat_n(0u8, remaining.min(64) as usize));
         let err = d.push(&data).map_err(|e| e.reason_code);
         prop_assert_eq!(err, Err(ReasonCode::PACKET_TOO_LARGE));
-        prop_assert_eq!(d.buffered(), 0, "bytes kept after a refused packet");
-        prop_assert_eq!(d.next_packet().map_err(|e| e.reason_code), Ok(None));
+        prop_assert_eq!(d.buffered(), kept, "bytes of the refused packet kept");
+        if let Some(p) = before {
+            prop_assert_eq!(d.next_packet().map_err(|e| fail("next_packet", e))?, Some(p));
+        }
+        prop_assert_eq!(d.next_packet().map_err(|e| e.reason_code), Err(ReasonCode::PACKET_TOO_LARGE));
     }
 
     /// A packet of exactly the maximum size is accepted.

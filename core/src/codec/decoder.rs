@@ -11,8 +11,11 @@ use bytes::BytesMut;
 /// header announces more than the limit is refused with Packet too large (0x95)
 /// as soon as the header is complete, and none of its body is kept.
 ///
-/// After an error the connection must be closed: the decoder drops what it had
-/// buffered and starts afresh.
+/// Errors come in stream order. When a chunk holds complete packets followed
+/// by a fault, [`Decoder::next_packet`] yields those packets first and then the
+/// error, so the packets and the error are the same however the stream was
+/// split. Once failed, the decoder stays failed: the connection must be closed
+/// ([`Decoder::reset`] readies it for a new one).
 ///
 /// ```
 /// use mqtt_engine::codec::{Decoder, Packet, Protocol};
@@ -33,6 +36,8 @@ pub struct Decoder {
     tail: usize,
     /// Total length of the packet being assembled, once its header is complete.
     tail_len: Option<usize>,
+    /// The fault that broke the stream, returned once the packets before it are taken.
+    failed: Option<DecodeError>,
 }
 
 impl Decoder {
@@ -44,6 +49,7 @@ impl Decoder {
             buf: BytesMut::new(),
             tail: 0,
             tail_len: None,
+            failed: None,
         }
     }
 
@@ -74,18 +80,33 @@ impl Decoder {
         self.buf.len()
     }
 
-    /// Drops everything buffered (for a new connection).
+    /// Drops everything buffered and any error (for a new connection).
     pub fn reset(&mut self) {
         self.buf.clear();
         self.tail = 0;
         self.tail_len = None;
+        self.failed = None;
+    }
+
+    /// Records the fault that breaks the stream at the end of the complete
+    /// packets: the partial packet and anything after it are dropped.
+    fn fail(&mut self, e: DecodeError) -> DecodeError {
+        self.buf.truncate(self.tail);
+        self.tail_len = None;
+        self.failed = Some(e);
+        e
     }
 
     /// Appends bytes from the stream.
     ///
-    /// Fails, and drops what it had buffered, if a fixed header is malformed
-    /// or announces a packet above the maximum packet size.
+    /// Fails if a fixed header is malformed or announces a packet above the
+    /// maximum packet size, or if the stream had already failed; the bytes of
+    /// the faulty packet and after it are dropped. Complete packets before
+    /// the fault are kept: [`Decoder::next_packet`] yields them, then the error.
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), DecodeError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
         while !data.is_empty() {
             match self.tail_len {
                 Some(total) => {
@@ -107,18 +128,14 @@ impl Decoder {
                     let header = match FixedHeader::parse(&self.buf[self.tail..]) {
                         Ok(Some(h)) => h,
                         Ok(None) => continue,
-                        Err(e) => {
-                            self.reset();
-                            return Err(e);
-                        }
+                        Err(e) => return Err(self.fail(e)),
                     };
                     if header.packet_length() > self.max_packet_size as usize {
-                        self.reset();
-                        return Err(DecodeError::new(
+                        return Err(self.fail(DecodeError::new(
                             ReasonCode::PACKET_TOO_LARGE,
                             0,
                             "packet is larger than the maximum packet size",
-                        ));
+                        )));
                     }
                     if header.remaining_length == 0 {
                         self.tail = self.buf.len();
@@ -137,15 +154,19 @@ impl Decoder {
     /// The next complete packet, or `None` until more bytes arrive.
     ///
     /// Strings and payloads of the packet share the decoder's buffer: they are
-    /// not copied again. A decode error means the connection must be closed.
+    /// not copied again. An error means the stream is broken and the
+    /// connection must be closed; it is returned again on every later call.
     pub fn next_packet(&mut self) -> Result<Option<Packet>, DecodeError> {
         if self.tail == 0 {
-            return Ok(None);
+            return match self.failed {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
         }
         let Ok(Some(header)) = FixedHeader::parse(&self.buf) else {
             // `push` marks a packet complete only after parsing its header.
-            self.reset();
-            return Err(DecodeError::malformed(0, "framing lost"));
+            self.tail = 0;
+            return Err(self.fail(DecodeError::malformed(0, "framing lost")));
         };
         let len = header.packet_length();
         let bytes = self.buf.split_to(len).freeze();
@@ -159,18 +180,10 @@ impl Decoder {
             }
             Ok(None) => Ok(None),
             Err(e) => {
-                self.reset();
-                Err(e)
+                self.tail = 0;
+                Err(self.fail(e))
             }
         }
-    }
-}
-
-impl Iterator for Decoder {
-    type Item = Result<Packet, DecodeError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_packet().transpose()
     }
 }
 
@@ -188,5 +201,38 @@ mod tests {
         assert_eq!(d.next_packet().unwrap(), None);
         assert_eq!(d.buffered(), 8);
         assert!(d.buf.capacity() < 4096, "capacity {}", d.buf.capacity());
+    }
+
+    /// DESIGN §8: the same bytes decode to the same packets and error however
+    /// they are split. A chunk with a PINGREQ then a malformed fixed header
+    /// yields the PINGREQ, then the error, as byte-by-byte feeding does.
+    #[test]
+    fn packets_before_a_bad_header_in_the_same_chunk_are_kept() {
+        let stream = [0xC0, 0x00, 0xF0, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F];
+        let mut whole = Decoder::new(Protocol::V5);
+        let err = whole.push(&stream).unwrap_err();
+        assert_eq!(err.reason_code, ReasonCode::MALFORMED_PACKET);
+        assert_eq!(whole.next_packet(), Ok(Some(Packet::Pingreq)));
+        assert_eq!(whole.next_packet(), Err(err));
+        assert_eq!(whole.next_packet(), Err(err), "the stream stays broken");
+        assert_eq!(whole.push(&[0xC0, 0x00]), Err(err));
+
+        let mut bytewise = Decoder::new(Protocol::V5);
+        let mut got = alloc::vec::Vec::new();
+        for b in stream {
+            let pushed = bytewise.push(&[b]);
+            while let Ok(Some(p)) = bytewise.next_packet() {
+                got.push(p);
+            }
+            if pushed.is_err() {
+                break;
+            }
+        }
+        assert_eq!(got, [Packet::Pingreq]);
+        assert_eq!(bytewise.next_packet(), Err(err));
+
+        whole.reset();
+        whole.push(&[0xD0, 0x00]).unwrap();
+        assert_eq!(whole.next_packet(), Ok(Some(Packet::Pingresp)));
     }
 }
