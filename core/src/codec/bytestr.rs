@@ -37,7 +37,21 @@ impl ByteStr {
         ByteStr(bytes)
     }
 
+    /// Length in bytes, without looking at the contents.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True for the empty string, without looking at the contents.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The string.
+    ///
+    /// This checks the bytes are UTF-8 again (the crate has no `unsafe` code),
+    /// which costs a pass over the string; [`ByteStr::len`],
+    /// [`ByteStr::is_empty`] and [`ByteStr::as_bytes`] do not.
     pub fn as_str(&self) -> &str {
         // The invariant of this type is that the bytes are valid UTF-8; the
         // check below is a cheap fallback that never fails in practice and
