@@ -223,8 +223,31 @@ pub fn decode(
     if buf.len() < total {
         return Ok(None);
     }
+    if header.first_byte >> 4 == 3 {
+        return decode_publish(protocol, header, buf, total);
+    }
     let packet = decode_body(protocol, header, buf, total)?;
     Ok(Some((packet, total)))
+}
+
+/// PUBLISH, the packet that carries the traffic, read in place into the value
+/// returned: a `Packet` is several hundred bytes (mostly `Properties`), and
+/// moving it out through each `Result` layer cost more than the parsing.
+fn decode_publish(
+    protocol: Protocol,
+    header: FixedHeader,
+    buf: &Bytes,
+    total: usize,
+) -> Result<Option<(Packet, usize)>, DecodeError> {
+    let mut out = Ok(Some((Packet::Publish(Publish::default()), total)));
+    if let Ok(Some((Packet::Publish(p), _))) = &mut out {
+        let mut r = wire::Reader::new(buf, header.header_length, total);
+        let read = p.read_into(&mut r, protocol, header.first_byte & 0x0F);
+        if let Err(e) = read.and_then(|()| r.finish()) {
+            out = Err(e);
+        }
+    }
+    out
 }
 
 /// Decodes a buffer that must hold exactly one whole packet.

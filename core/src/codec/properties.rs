@@ -332,7 +332,8 @@ impl Properties {
             return pe("Authentication Data without Authentication Method");
         }
         if let Some(t) = &self.response_topic {
-            if t.is_empty() || crate::topic::has_wildcard(t) {
+            let t = t.as_bytes();
+            if t.is_empty() || t.iter().any(|&c| c == b'+' || c == b'#') {
                 return pe("Response Topic is empty or contains a wildcard");
             }
         }
@@ -486,16 +487,28 @@ impl Properties {
 
     /// Reads a Property Length and the properties it covers.
     pub(crate) fn read(r: &mut Reader<'_>, ctx: Context) -> Result<Properties, DecodeError> {
+        let mut p = Properties::default();
+        p.read_into(r, ctx)?;
+        Ok(p)
+    }
+
+    /// [`Properties::read`] into `self`, which is `Properties::default()`, so
+    /// that a packet decoded in place does not move its properties around.
+    pub(crate) fn read_into(
+        &mut self,
+        r: &mut Reader<'_>,
+        ctx: Context,
+    ) -> Result<(), DecodeError> {
         let start = r.offset();
         let len = r.vbi()? as usize;
         if len == 0 {
-            return Ok(Properties::default());
+            return Ok(());
         }
         let end = r.offset() + len;
         if end > r.end_offset() {
             return Err(DecodeError::malformed(start, "property length overruns the packet"));
         }
-        let mut p = Properties::default();
+        let p = self;
         while r.offset() < end {
             let at = r.offset();
             let id = r.u8()?;
@@ -564,7 +577,7 @@ impl Properties {
             }
         }
         p.check(ctx).map_err(|(code, m)| DecodeError::new(code, start, m))?;
-        Ok(p)
+        Ok(())
     }
 }
 

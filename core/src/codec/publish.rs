@@ -58,6 +58,20 @@ impl Publish {
         protocol: Protocol,
         flags: u8,
     ) -> Result<Self, DecodeError> {
+        let mut p = Publish::default();
+        p.read_into(r, protocol, flags)?;
+        Ok(p)
+    }
+
+    /// [`Publish::read`] into `self`, which is `Publish::default()`: decoding
+    /// fills the value in place instead of moving a `Publish` (several hundred
+    /// bytes, mostly `Properties`) out through each `Result`.
+    pub(crate) fn read_into(
+        &mut self,
+        r: &mut Reader<'_>,
+        protocol: Protocol,
+        flags: u8,
+    ) -> Result<(), DecodeError> {
         let qos =
             QoS::from_u8((flags >> 1) & 3).ok_or(DecodeError::malformed(0, "PUBLISH QoS is 3"))?; // [MQTT-3.3.1-4]
         let dup = flags & 0x08 != 0;
@@ -66,16 +80,12 @@ impl Publish {
             // [MQTT-3.3.1-2]
         }
         let topic_at = r.offset();
-        let topic = r.string()?;
-        if crate::topic::has_wildcard(&topic) {
-            return Err(DecodeError::malformed(topic_at, "topic name contains a wildcard"));
-            // [MQTT-3.3.2-2]
-        }
+        // [MQTT-3.3.2-2]: no wildcards, checked in the same pass as the string rules.
+        let topic = r.topic_name()?;
         let packet_id = if qos == QoS::AtMostOnce { None } else { Some(r.packet_id()?) };
-        let properties = match protocol {
-            Protocol::V5 => Properties::read(r, Context::Publish)?,
-            Protocol::V311 => Properties::default(),
-        };
+        if protocol == Protocol::V5 {
+            self.properties.read_into(r, Context::Publish)?;
+        }
         if topic.is_empty() {
             match protocol {
                 // [MQTT-4.7.3-1]
@@ -83,7 +93,7 @@ impl Publish {
                     return Err(DecodeError::malformed(topic_at, "topic name is empty"))
                 }
                 // 5.0 §3.3.2.1: an empty Topic Name needs a Topic Alias.
-                Protocol::V5 if properties.topic_alias.is_none() => {
+                Protocol::V5 if self.properties.topic_alias.is_none() => {
                     return Err(DecodeError::protocol(
                         topic_at,
                         "topic name is empty and no Topic Alias is given",
@@ -92,16 +102,20 @@ impl Publish {
                 Protocol::V5 => {}
             }
         }
-        let payload = r.rest_bytes();
-        Ok(Publish { dup, qos, retain: flags & 1 != 0, topic, packet_id, properties, payload })
+        self.dup = dup;
+        self.qos = qos;
+        self.retain = flags & 1 != 0;
+        self.topic = topic;
+        self.packet_id = packet_id;
+        self.payload = r.rest_bytes();
+        Ok(())
     }
 
     pub(crate) fn checked_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
         let malformed = |m| EncodeError::new(ReasonCode::MALFORMED_PACKET, m);
-        wire::check_string(self.topic.as_bytes()).map_err(malformed)?;
-        if crate::topic::has_wildcard(&self.topic) {
-            return Err(malformed("topic name contains a wildcard"));
-        }
+        // The string rules, then no wildcards, in one pass.
+        let topic = self.topic.as_bytes();
+        wire::check_topic_name(topic).map_err(malformed)?;
         if self.dup && self.qos == QoS::AtMostOnce {
             return Err(malformed("DUP set on a QoS 0 PUBLISH"));
         }
@@ -124,7 +138,7 @@ impl Publish {
         let props_len = match protocol {
             Protocol::V5 => {
                 self.properties.check_encode(Context::Publish)?;
-                if self.topic.is_empty() && self.properties.topic_alias.is_none() {
+                if topic.is_empty() && self.properties.topic_alias.is_none() {
                     return Err(EncodeError::new(
                         ReasonCode::PROTOCOL_ERROR,
                         "topic name is empty and no Topic Alias is given",
@@ -136,13 +150,13 @@ impl Publish {
                 if !self.properties.is_empty() {
                     return Err(no_properties());
                 }
-                if self.topic.is_empty() {
+                if topic.is_empty() {
                     return Err(malformed("topic name is empty"));
                 }
                 0
             }
         };
-        Ok(2 + self.topic.len() + id_len + props_len + self.payload.len())
+        Ok(2 + topic.len() + id_len + props_len + self.payload.len())
     }
 
     pub(crate) fn write<B: BufMut>(&self, protocol: Protocol, out: &mut B) {

@@ -61,19 +61,25 @@ pub(crate) const fn vbi_len(v: u32) -> usize {
 }
 
 /// Writes `v` as a Variable Byte Integer. `v` must be at most [`VBI_MAX`].
+/// The bytes go out in one `put_slice`: each call into a `BufMut` costs a
+/// capacity check.
 #[inline]
 pub(crate) fn put_vbi<B: BufMut>(out: &mut B, mut v: u32) {
-    loop {
+    let mut buf = [0u8; 4];
+    let mut n = 0;
+    while n < buf.len() {
         let mut b = (v & 0x7F) as u8;
         v >>= 7;
         if v > 0 {
             b |= 0x80;
         }
-        out.put_u8(b);
+        buf[n] = b;
+        n += 1;
         if v == 0 {
             break;
         }
     }
+    out.put_slice(&buf[..n]);
 }
 
 /// Writes a Two Byte length followed by the bytes. The caller has checked the
@@ -88,16 +94,76 @@ pub(crate) fn put_bin<B: BufMut>(out: &mut B, b: &[u8]) {
 /// well-formed UTF-8 without surrogates [MQTT-1.5.4-1], no U+0000 [MQTT-1.5.4-2].
 #[inline]
 pub(crate) fn check_string(b: &[u8]) -> Result<(), &'static str> {
+    check_scanned(b).map(|_| ())
+}
+
+/// [`check_string`] for a Topic Name, which also must hold no wildcard
+/// character [MQTT-3.3.2-2]; the string rules are checked first.
+#[inline]
+pub(crate) fn check_topic_name(b: &[u8]) -> Result<(), &'static str> {
+    if check_scanned(b)?.wildcard {
+        return Err("topic name contains a wildcard");
+    }
+    Ok(())
+}
+
+/// What one pass over a string's bytes found.
+#[derive(Clone, Copy)]
+struct Scan {
+    non_ascii: bool,
+    nul: bool,
+    wildcard: bool,
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// Non-zero exactly when some byte of `x` is zero.
+#[inline(always)]
+fn zero_byte(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// One pass, eight bytes at a time: any byte above 0x7F, any 0x00, any `+` or
+/// `#`. A `+` or `#` byte is never part of a multi-byte UTF-8 sequence, so the
+/// wildcard finding holds for any well-formed string.
+#[inline]
+fn scan(b: &[u8]) -> Scan {
+    let (mut high, mut nul, mut wild) = (0u64, 0u64, 0u64);
+    let mut eat = |w: u64| {
+        high |= w & HIGHS;
+        nul |= zero_byte(w);
+        wild |= zero_byte(w ^ (ONES * u64::from(b'+'))) | zero_byte(w ^ (ONES * u64::from(b'#')));
+    };
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        eat(u64::from_le_bytes(w.try_into().unwrap_or_default()));
+    }
+    let tail = words.remainder();
+    if !tail.is_empty() {
+        // The last 1 to 7 bytes as one word, padded with a byte that trips nothing.
+        let mut w = [b'a'; 8];
+        w[..tail.len()].copy_from_slice(tail);
+        eat(u64::from_le_bytes(w));
+    }
+    Scan { non_ascii: high != 0, nul: nul != 0, wildcard: wild != 0 }
+}
+
+/// The checks of [`check_string`], in its order, and what the scan found.
+/// Full UTF-8 validation runs only when a byte is not ASCII.
+#[inline]
+fn check_scanned(b: &[u8]) -> Result<Scan, &'static str> {
     if b.len() > u16::MAX as usize {
         return Err("string longer than 65,535 bytes");
     }
-    if core::str::from_utf8(b).is_err() {
+    let s = scan(b);
+    if s.non_ascii && core::str::from_utf8(b).is_err() {
         return Err("string is not well-formed UTF-8");
     }
-    if b.contains(&0) {
+    if s.nul {
         return Err("string contains U+0000");
     }
-    Ok(())
+    Ok(s)
 }
 
 /// A decoded fixed header (§2.1).
@@ -246,6 +312,16 @@ impl<'a> Reader<'a> {
         Ok(ByteStr::from_utf8_checked(b))
     }
 
+    /// A Topic Name: a UTF-8 Encoded String without wildcard characters,
+    /// checked as [`check_topic_name`] says, sliced without copying.
+    #[inline]
+    pub(crate) fn topic_name(&mut self) -> Result<ByteStr, DecodeError> {
+        let at = self.pos;
+        let b = self.binary()?;
+        check_topic_name(&b).map_err(|m| DecodeError::malformed(at, m))?;
+        Ok(ByteStr::from_utf8_checked(b))
+    }
+
     /// Everything left in the packet, sliced without copying.
     #[inline]
     pub(crate) fn rest_bytes(&mut self) -> Bytes {
@@ -262,5 +338,55 @@ impl<'a> Reader<'a> {
         } else {
             Err(DecodeError::malformed(self.pos, "bytes left over after the packet's last field"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_string, check_topic_name};
+    use alloc::vec::Vec;
+
+    /// The string rules as first written: three passes over the bytes.
+    fn reference(b: &[u8], topic: bool) -> Result<(), &'static str> {
+        if b.len() > u16::MAX as usize {
+            return Err("string longer than 65,535 bytes");
+        }
+        if core::str::from_utf8(b).is_err() {
+            return Err("string is not well-formed UTF-8");
+        }
+        if b.contains(&0) {
+            return Err("string contains U+0000");
+        }
+        if topic && b.iter().any(|&c| c == b'+' || c == b'#') {
+            return Err("topic name contains a wildcard");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn one_pass_checks_match_the_rules_at_every_position() {
+        let specials: [&[u8]; 9] = [
+            b"\0",
+            b"+",
+            b"#",
+            "é".as_bytes(),
+            "€".as_bytes(),
+            b"\xC3",
+            b"\xED\xA0\x80",
+            b"\x7F",
+            b"\x80",
+        ];
+        for len in 0..40 {
+            for at in 0..=len {
+                for s in specials {
+                    let mut b: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                    b.splice(at..at, s.iter().copied());
+                    assert_eq!(check_string(&b), reference(&b, false), "{b:?}");
+                    assert_eq!(check_topic_name(&b), reference(&b, true), "{b:?}");
+                }
+            }
+        }
+        let long = alloc::vec![b'a'; 65_536];
+        assert_eq!(check_string(&long), reference(&long, false));
     }
 }
