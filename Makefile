@@ -15,6 +15,7 @@ THUMB := thumbv7em-none-eabihf
 
 test: setup lint unit nostd vectors-peer fuzz-ci
 	@echo "make test: all checks passed"
+	@awk '/^test result:/ {p += $$4; f += $$6} END {print "cargo test: " p " passed, " f " failed"}' target/unit-tests.log
 
 setup:
 	@rustup target list --installed | grep -qx $(THUMB) || rustup target add $(THUMB)
@@ -27,7 +28,8 @@ lint:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p mqtt-engine --no-deps --all-features -q
 
 unit:
-	$(CARGO) test --workspace --all-features
+	@mkdir -p target
+	$(CARGO) test --workspace --all-features 2>&1 | tee target/unit-tests.log
 
 nostd:
 	$(CARGO) build -p mqtt-engine --no-default-features --target $(THUMB)
