@@ -19,11 +19,15 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod client;
 pub mod codec;
+pub mod time;
 pub mod topic;
 
 pub use bytes::Bytes;
+pub use client::{Client, Event, Options, State};
 pub use codec::{ByteStr, DecodeError, Decoder, EncodeError, Packet, Protocol, QoS, ReasonCode};
+pub use time::Instant;
 
 /// The README's Rust example, compiled and run as a doctest so it cannot rot.
 #[cfg(doctest)]

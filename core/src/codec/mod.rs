@@ -542,6 +542,42 @@ impl Packet {
     }
 }
 
+impl Publish {
+    /// The exact encoded length, after validating as [`Packet::encoded_len`] does.
+    pub fn encoded_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let body = self.checked_body_len(protocol)?;
+        Ok(1 + wire::vbi_len(body as u32) + body)
+    }
+
+    fn checked_body_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let body = self.checked_len(protocol)?;
+        if body > MAX_REMAINING_LENGTH as usize {
+            return Err(EncodeError::new(
+                ReasonCode::PACKET_TOO_LARGE,
+                "remaining length above 268,435,455 bytes",
+            ));
+        }
+        Ok(body)
+    }
+
+    /// Encodes this PUBLISH exactly as [`Packet::encode`] would, without first
+    /// moving it into a [`Packet`]. Returns the bytes written.
+    pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
+        let body = self.checked_body_len(protocol)?;
+        let total = 1 + wire::vbi_len(body as u32) + body;
+        if out.remaining_mut() < total {
+            return Err(EncodeError::new(
+                ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
+                "output buffer too small",
+            ));
+        }
+        out.put_u8((PacketType::Publish as u8) << 4 | self.flags());
+        wire::put_vbi(out, body as u32);
+        self.write(protocol, out);
+        Ok(total)
+    }
+}
+
 macro_rules! packet_from {
     ($($ty:ident => $variant:ident),*) => {$(
         impl From<$ty> for Packet {
