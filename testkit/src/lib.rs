@@ -1,8 +1,10 @@
 //! Test support for mqtt-engine.
 //!
-//! This crate will hold the scripted broker, the in-memory link that splits and
-//! delays writes, and the `Pair` driver on simulated time used by the session
-//! and request/response tests. For now it offers helpers shared by codec tests.
+//! - [`pair`]: a client and a scripted broker over an in-memory link that
+//!   splits writes, on simulated time (the session and request/response tests).
+//! - helpers shared by codec tests.
+
+pub mod pair;
 
 /// Decodes a hex string, ignoring ASCII whitespace. Returns `None` on bad hex.
 pub fn hex_bytes(s: &str) -> Option<Vec<u8>> {

@@ -105,6 +105,12 @@ pub struct Subscribe {
 }
 
 impl Subscribe {
+    /// A SUBSCRIBE for `filters` with no properties; the packet identifier is
+    /// 0 until set (a client engine sets it).
+    pub fn new(filters: Vec<Subscription>) -> Self {
+        Subscribe { packet_id: 0, properties: Properties::default(), filters }
+    }
+
     pub(crate) fn read(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match protocol {

@@ -24,6 +24,12 @@ pub struct Unsubscribe {
 }
 
 impl Unsubscribe {
+    /// An UNSUBSCRIBE for `filters` with no properties; the packet identifier is
+    /// 0 until set (a client engine sets it).
+    pub fn new(filters: Vec<ByteStr>) -> Self {
+        Unsubscribe { packet_id: 0, properties: Properties::default(), filters }
+    }
+
     pub(crate) fn read(r: &mut Reader<'_>, protocol: Protocol) -> Result<Self, DecodeError> {
         let packet_id = r.packet_id()?;
         let properties = match protocol {
