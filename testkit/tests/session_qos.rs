@@ -635,3 +635,24 @@ fn any_split_of_the_stream_gives_the_same_session() {
         assert_eq!(run(Split::Random(seed)), whole, "seed {seed}");
     }
 }
+
+/// [MQTT-3.2.2-15] A Topic Alias adds bytes: a message that fits the server's
+/// Maximum Packet Size only without one is sent without one, and no alias is
+/// established for its topic.
+#[test]
+fn no_alias_when_it_would_exceed_the_maximum_packet_size_mqtt_3_2_2_15() {
+    let plain = msg("t/x", QoS::AtMostOnce);
+    let size = Packet::Publish(plain.clone()).encoded_len(Protocol::V5).unwrap() as u32;
+    let mut props = Properties::default();
+    props.topic_alias_maximum = Some(4);
+    props.maximum_packet_size = Some(size);
+    let mut p = Pair::connected(v5(), props);
+    for _ in 0..2 {
+        p.client.publish(p.now, plain.clone()).unwrap();
+        let m = expect_publish(&mut p);
+        assert_eq!((m.topic.as_str(), m.properties.topic_alias), ("t/x", None));
+    }
+    // A shorter message on another topic still gets an alias.
+    p.client.publish(p.now, Publish::new("t/y", &b""[..])).unwrap();
+    assert_eq!(expect_publish(&mut p).properties.topic_alias, Some(1));
+}

@@ -375,3 +375,26 @@ fn repeated_cuts_lose_nothing() {
     completed.sort_unstable();
     assert_eq!(completed, published, "each flow completed exactly once");
 }
+
+/// A reconnect attempt that fails before CONNACK does not end the session:
+/// the next attempt still asks to resume and re-sends what was in flight.
+#[test]
+fn a_failed_reconnect_attempt_keeps_the_session() {
+    let mut p = Pair::connected(persistent(Protocol::V5), Properties::default());
+    let id = p.client.publish(p.now, msg("a", QoS::AtLeastOnce)).unwrap().unwrap();
+    p.recv_all();
+    p.cut();
+    p.client.connect(p.now).unwrap();
+    p.expect();
+    p.jump_to_timeout(); // no CONNACK: the attempt times out
+    let events = p.take_events();
+    assert!(
+        matches!(&events[..], [Event::Disconnected(_), Event::Disconnected(d)]
+        if d.cause == DisconnectCause::ConnectTimeout),
+        "{events:?}"
+    );
+    p.reset_broker();
+    let c = p.connect_with(Properties::default(), true);
+    assert!(!c.clean_start);
+    assert!(matches!(p.expect(), Packet::Publish(m) if m.packet_id == Some(id) && m.dup));
+}

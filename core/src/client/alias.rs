@@ -34,7 +34,9 @@ impl Outbound {
         self.map.clear();
     }
 
-    pub(crate) fn choose(&mut self, topic: &ByteStr) -> Use {
+    /// How to send `topic`. An [`Use::Establish`] takes effect only once
+    /// [`Outbound::established`] records it, after the packet was sent.
+    pub(crate) fn choose(&self, topic: &ByteStr) -> Use {
         if self.max == 0 {
             return Use::Plain;
         }
@@ -44,11 +46,14 @@ impl Outbound {
         if self.map.len() < self.max as usize {
             // Aliases are handed out 1, 2, ... and never freed within a
             // connection, so the next is one past the count [MQTT-3.3.2-8].
-            let alias = self.map.len() as u16 + 1;
-            self.map.insert(topic.clone(), alias);
-            return Use::Establish(alias);
+            return Use::Establish(self.map.len() as u16 + 1);
         }
         Use::Plain
+    }
+
+    /// Records that `topic` was sent with the new `alias`.
+    pub(crate) fn established(&mut self, topic: &ByteStr, alias: u16) {
+        self.map.insert(topic.clone(), alias);
     }
 }
 

@@ -206,6 +206,9 @@ pub struct Client {
     inbound_qos1_unacked: usize,
     /// The client holds session state the server may resume.
     has_session: bool,
+    /// The Session Expiry Interval in effect: CONNECT's, then CONNACK's, then
+    /// DISCONNECT's. Decides whether the session outlives a connection.
+    session_expiry: u32,
     /// Clean Start for the next CONNECT.
     next_clean_start: bool,
 
@@ -245,6 +248,7 @@ impl Client {
             inbound_acks: VecDeque::new(),
             inbound_qos1_unacked: 0,
             has_session: false,
+            session_expiry: 0,
             clean_start_sent: false,
             aliases_out: alias::Outbound::default(),
             aliases_in: alias::Inbound::default(),
@@ -429,6 +433,10 @@ impl Client {
         self.auth = AuthState::Idle;
         self.ping_sent = None;
         self.clean_start_sent = clean_start;
+        self.session_expiry = match self.opts.protocol {
+            Protocol::V5 => self.opts.session_expiry_interval,
+            Protocol::V311 => 0,
+        };
         self.connect_deadline = Some(self.now + self.opts.connect_timeout);
         self.state = State::Connecting;
         self.write_packet(&packet);
@@ -466,7 +474,7 @@ impl Client {
         msg.dup = false;
         msg.packet_id = (msg.qos != QoS::AtMostOnce).then_some(1);
         let len = msg.encoded_len(self.opts.protocol).map_err(invalid)?;
-        self.check_can_queue(1)?;
+        self.check_can_queue()?;
         let send_now = self.state == State::Connected && self.waiting.is_empty();
         if self.state == State::Connected {
             self.check_server_allows(&msg, len)?;
@@ -629,7 +637,6 @@ impl Client {
         let expiry = packet.properties.session_expiry_interval;
         if self.opts.protocol == Protocol::V5
             && expiry.is_some_and(|e| e != 0)
-            && self.server.session_expiry_interval == 0
             && self.opts.session_expiry_interval == 0
         {
             return Err(LocalError::new(
@@ -643,7 +650,7 @@ impl Client {
         self.write_packet(&packet);
         let Packet::Disconnect(d) = packet else { return Ok(()) };
         if let Some(e) = expiry {
-            self.server.session_expiry_interval = e;
+            self.session_expiry = e;
         }
         self.close(DisconnectCause::Client, d.reason_code, None, None);
         Ok(())
@@ -784,7 +791,7 @@ impl Client {
 
     /// Refuses a command when the connection state or the transmit buffer
     /// does not allow more.
-    fn check_can_queue(&self, _n: usize) -> Result<(), LocalError> {
+    fn check_can_queue(&self) -> Result<(), LocalError> {
         if self.state == State::Closed && !self.opts.offline_queue {
             return Err(LocalError::implementation(
                 Kind::NotConnected,
@@ -828,7 +835,7 @@ impl Client {
     /// identifier) and the room to send or queue it.
     fn check_control(&self, packet: &Packet) -> Result<(), LocalError> {
         let len = packet.encoded_len(self.opts.protocol).map_err(invalid)?;
-        self.check_can_queue(1)?;
+        self.check_can_queue()?;
         if self.state == State::Connected {
             if self.server.maximum_packet_size.is_some_and(|max| len > max as usize) {
                 return Err(not_supported(
@@ -919,7 +926,15 @@ impl Client {
         let topic = match self.aliases_out.choose(&msg.topic) {
             alias::Use::Plain => None,
             alias::Use::Establish(a) => {
+                // The alias adds three bytes: establish it only if the packet
+                // still fits the server's Maximum Packet Size.
                 msg.properties.topic_alias = Some(a);
+                let max = self.server.maximum_packet_size.unwrap_or(u32::MAX) as usize;
+                if msg.encoded_len(self.opts.protocol).is_ok_and(|len| len <= max) {
+                    self.aliases_out.established(&msg.topic, a);
+                } else {
+                    msg.properties.topic_alias = None;
+                }
                 None
             }
             alias::Use::Alias(a) => {
@@ -1046,7 +1061,7 @@ impl Client {
         });
         self.inbound_qos1_unacked -= removed_qos1;
         let survives = match self.opts.protocol {
-            Protocol::V5 => self.server.session_expiry_interval != 0,
+            Protocol::V5 => self.session_expiry != 0,
             Protocol::V311 => !self.clean_start_sent,
         };
         if was == State::Connected || self.has_session {
@@ -1186,6 +1201,9 @@ impl Client {
         };
         if let Some(id) = &p.assigned_client_identifier {
             self.client_id = id.clone();
+        }
+        if v5 {
+            self.session_expiry = self.server.session_expiry_interval;
         }
         self.aliases_out.reset(if o.outbound_topic_aliases {
             self.server.topic_alias_maximum
