@@ -2,9 +2,11 @@
 //!
 //! - `mqtt-engine decode [--protocol 4|5] [HEX]` prints one JSON object per packet.
 //! - `mqtt-engine encode [--protocol 4|5] [JSON]` prints one hex line per packet.
+//! - `mqtt-engine pub -t TOPIC -m MESSAGE` publishes, as mosquitto_pub does.
+//! - `mqtt-engine sub -t FILTER [-v | --json]` subscribes and prints, as mosquitto_sub does.
 //!
-//! Bad input exits with status 1 and says what is wrong, where, and with
-//! which MQTT reason code.
+//! Bad input, a refusal or a network failure exits non-zero and says what is
+//! wrong in one line, with the MQTT reason code where there is one.
 
 use std::io::{self, BufRead, Read, Write};
 use std::process::ExitCode;
@@ -13,7 +15,10 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand, ValueEnum};
 use mqtt_engine::codec::{decode, Packet, Protocol};
 
+mod args;
 mod hexfmt;
+mod net;
+mod pubsub;
 mod summary;
 
 #[derive(Parser)]
@@ -70,6 +75,12 @@ enum Command {
         /// One JSON packet; lines of stdin when absent.
         json: Option<String>,
     },
+    /// Publish messages to a broker over TCP or TLS (options as mosquitto_pub's).
+    #[command(disable_help_flag = true)]
+    Pub(Box<pubsub::PubArgs>),
+    /// Subscribe and print messages from a broker over TCP or TLS (options as mosquitto_sub's).
+    #[command(disable_help_flag = true)]
+    Sub(Box<pubsub::SubArgs>),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +95,8 @@ fn main() -> ExitCode {
             run_decode(protocol.into(), style, max_packet_size.unwrap_or(u32::MAX), hex)
         }
         Command::Encode { protocol, json } => run_encode(protocol.into(), json),
+        Command::Pub(args) => return pubsub::run_pub(*args),
+        Command::Sub(args) => return pubsub::run_sub(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
