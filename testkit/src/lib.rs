@@ -4,6 +4,8 @@
 //!   splits writes, on simulated time (the session and request/response tests).
 //! - helpers shared by codec tests.
 
+pub mod mosquitto;
+pub mod net;
 pub mod pair;
 
 /// Decodes a hex string, ignoring ASCII whitespace. Returns `None` on bad hex.
