@@ -296,9 +296,17 @@ impl Client {
         self.inflight.len()
     }
 
-    /// Messages and (un)subscriptions accepted and not yet sent.
+    /// Messages and (un)subscriptions accepted and not yet sent. Messages
+    /// waiting are at most `max_queued`; so are (un)subscriptions queued or
+    /// awaiting their ack.
     pub fn queued(&self) -> usize {
         self.waiting.len() + self.control.len()
+    }
+
+    /// Packet identifiers of outbound QoS 1 and 2 messages in flight, in the
+    /// order the messages were first sent (the order a resume re-sends them).
+    pub fn inflight_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.inflight.iter().map(Outgoing::id)
     }
 
     /// Counters of what the engine dropped or saw.
@@ -480,7 +488,7 @@ impl Client {
             self.check_server_allows(&msg, len)?;
         }
         let quota_ok = msg.qos == QoS::AtMostOnce || self.quota() > 0;
-        if !(send_now && quota_ok) && self.queued() >= self.opts.max_queued {
+        if !(send_now && quota_ok) && self.waiting.len() >= self.opts.max_queued {
             return Err(LocalError::implementation(
                 Kind::QueueFull,
                 "the queue of messages waiting to be sent is full",
@@ -836,17 +844,18 @@ impl Client {
     fn check_control(&self, packet: &Packet) -> Result<(), LocalError> {
         let len = packet.encoded_len(self.opts.protocol).map_err(invalid)?;
         self.check_can_queue()?;
-        if self.state == State::Connected {
-            if self.server.maximum_packet_size.is_some_and(|max| len > max as usize) {
-                return Err(not_supported(
-                    ReasonCode::PACKET_TOO_LARGE,
-                    "the packet is larger than the server's Maximum Packet Size",
-                ));
-            }
-        } else if self.queued() >= self.opts.max_queued {
+        if self.state == State::Connected
+            && self.server.maximum_packet_size.is_some_and(|max| len > max as usize)
+        {
+            return Err(not_supported(
+                ReasonCode::PACKET_TOO_LARGE,
+                "the packet is larger than the server's Maximum Packet Size",
+            ));
+        }
+        if self.control.len() + self.awaiting_ack.len() >= self.opts.max_queued {
             return Err(LocalError::implementation(
                 Kind::QueueFull,
-                "the queue of packets waiting to be sent is full",
+                "too many SUBSCRIBE / UNSUBSCRIBE queued or awaiting their ack",
             ));
         }
         Ok(())

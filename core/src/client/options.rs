@@ -74,9 +74,10 @@ pub struct Options {
     /// A cap on outbound QoS 1 and 2 messages in flight, below the server's
     /// Receive Maximum (default 65,535, i.e. the server's limit governs).
     pub max_inflight: u16,
-    /// Messages and (un)subscriptions accepted but not yet sent: waiting for
-    /// send quota, for CONNACK, or (with `offline_queue`) for a connection
-    /// (default 1,024). A command beyond it fails with a queue-full error.
+    /// Messages accepted but not yet sent (waiting for send quota, for
+    /// CONNACK, or with `offline_queue` for a connection), and separately
+    /// SUBSCRIBE / UNSUBSCRIBE queued or awaiting their ack (default 1,024
+    /// each). A command beyond it fails with a queue-full error.
     pub max_queued: usize,
     /// Accept publish, subscribe and unsubscribe while no connection is open,
     /// and send them, in order, once connected (default false: such commands
