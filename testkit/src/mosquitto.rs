@@ -73,8 +73,9 @@ impl Mosquitto {
     }
 
     /// Full control: reserves `n` free loopback ports and writes the config
-    /// `config(&ports, dir)` returns (the harness appends only the log
-    /// settings: `log_dest stderr`, captured to `mosquitto.log` in `dir`).
+    /// `config(&ports, dir)` returns. The harness appends only the log
+    /// settings (`log_dest stderr`, captured to `mosquitto.log` in `dir`,
+    /// `log_type all`) and `set_tcp_nodelay true`.
     pub fn start_custom(n: usize, config: impl FnOnce(&[u16], &Path) -> String) -> Mosquitto {
         Mosquitto::try_start(n, config).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -91,7 +92,11 @@ impl Mosquitto {
         let conf_path = dir.join("mosquitto.conf");
         // The log goes to the broker's stderr, redirected to a file the
         // harness owns, so that privilege dropping cannot get in the way.
-        let text = format!("{body}\nlog_dest stderr\nlog_type all\nconnection_messages true\n");
+        // TCP_NODELAY: without it, Nagle's algorithm and delayed ACKs hold
+        // each small packet of a flow for ~40 ms.
+        let text = format!(
+            "{body}\nlog_dest stderr\nlog_type all\nconnection_messages true\nset_tcp_nodelay true\n"
+        );
         fs::write(&conf_path, text).unwrap_or_else(|e| panic!("writing {conf_path:?}: {e}"));
         let log_path = dir.join("mosquitto.log");
         let log = File::create(&log_path).unwrap_or_else(|e| panic!("creating {log_path:?}: {e}"));
