@@ -11,9 +11,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_SECONDS_CI ?= 30
 THUMB := thumbv7em-none-eabihf
 
-.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer fuzz-ci cli-test
+.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer fuzz-ci cli-test broker-deps
 
-test: setup lint unit nostd vectors-peer fuzz-ci
+test: setup lint broker-deps unit nostd vectors-peer fuzz-ci
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ {p += $$4; f += $$6} END {print "cargo test: " p " passed, " f " failed"}' target/unit-tests.log
 
@@ -21,6 +21,18 @@ setup:
 	@rustup target list --installed | grep -qx $(THUMB) || rustup target add $(THUMB)
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+# The integration tests start a real mosquitto and run mosquitto_pub / _sub / _rr
+# against it; they fail (never skip) without them. apt-get update only if the
+# plain install fails (a fresh machine with stale or empty package lists).
+APT := $(shell [ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+broker-deps:
+	@if { command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; } && command -v mosquitto_rr >/dev/null; then \
+		echo "broker-deps: mosquitto and mosquitto-clients present"; \
+	else \
+		$(APT) install -y -q mosquitto mosquitto-clients \
+		|| { $(APT) update -q && $(APT) install -y -q mosquitto mosquitto-clients; }; \
+	fi
 
 lint:
 	$(CARGO) fmt --all -- --check
