@@ -38,8 +38,9 @@ pub struct ConnArgs {
     /// Keep alive in seconds (0 for none).
     #[arg(short = 'k', long = "keepalive", value_name = "SECONDS", default_value_t = 60)]
     pub keepalive: u16,
-    /// No clean start: resume the session of this client id (needs -i); in MQTT 5
-    /// the session then never expires unless -x says otherwise.
+    /// No clean start: resume the session the server keeps for this client id
+    /// (needs -i); in MQTT 5 the session then never expires unless -x says
+    /// otherwise. No session state is kept locally between runs.
     #[arg(short = 'c', long = "disable-clean-session")]
     pub no_clean: bool,
     /// Session Expiry Interval in seconds (MQTT 5); -1 or "inf" for never.

@@ -7,6 +7,7 @@
 //! the caller's deadline and a short tick, so that Ctrl-C and other inputs are
 //! noticed promptly without busy-waiting.
 
+use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant as StdInstant};
 use mqtt_engine::client::{
     Client, Connected, DisconnectCause, Disconnected, Event, Options, State,
 };
-use mqtt_engine::codec::{Decoder, Disconnect, Protocol, ReasonCode};
+use mqtt_engine::codec::{Decoder, Disconnect, Packet, Protocol, QoS, ReasonCode};
 use mqtt_engine::time::Instant;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -32,6 +33,9 @@ pub const TICK: Duration = Duration::from_millis(150);
 
 /// How long opening the TCP connection and the TLS handshake may take.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long closing waits for inbound QoS 2 flows to end.
+pub const QOS2_LINGER: Duration = Duration::from_secs(2);
 
 /// How long closing waits for the server to close its side after DISCONNECT.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -131,33 +135,57 @@ impl Stream {
     }
 }
 
-/// Prints packets going either way, for `-d`.
-struct Trace {
+/// Reads the packets going either way: to print them for `-d`, and to see
+/// when an inbound QoS 2 flow ends (our PUBCOMP), which no event reports.
+struct Watch {
     sent: Decoder,
-    received: Decoder,
+    /// Only with `-d`.
+    received: Option<Decoder>,
+    debug: bool,
+    /// Inbound QoS 2 messages delivered whose PUBCOMP has not gone out.
+    open_qos2: HashSet<u16>,
 }
 
-impl Trace {
-    fn new(protocol: Protocol) -> Trace {
-        Trace {
-            sent: Decoder::new(protocol).with_max_packet_size(u32::MAX),
-            received: Decoder::new(protocol).with_max_packet_size(u32::MAX),
+impl Watch {
+    fn new(protocol: Protocol, debug: bool) -> Watch {
+        let decoder = || Decoder::new(protocol).with_max_packet_size(u32::MAX);
+        Watch { sent: decoder(), received: debug.then(decoder), debug, open_qos2: HashSet::new() }
+    }
+
+    fn sent(&mut self, data: &[u8]) {
+        let debug = self.debug;
+        let open = &mut self.open_qos2;
+        Self::each(&mut self.sent, data, |p, protocol| {
+            if let Packet::Pubcomp(a) = p {
+                open.remove(&a.packet_id);
+            }
+            if debug {
+                eprintln!("-> {}", crate::summary::describe(p, protocol));
+            }
+        });
+    }
+
+    fn received(&mut self, data: &[u8]) {
+        if let Some(d) = &mut self.received {
+            Self::each(d, data, |p, protocol| {
+                eprintln!("<- {}", crate::summary::describe(p, protocol));
+            });
         }
     }
 
-    fn show(decoder: &mut Decoder, arrow: &str, data: &[u8]) {
+    fn each(decoder: &mut Decoder, data: &[u8], mut f: impl FnMut(&Packet, Protocol)) {
         let protocol = decoder.protocol();
-        if decoder.push(data).is_err() {
-            eprintln!("{arrow} (bytes the codec refuses)");
+        if let Err(e) = decoder.push(data) {
+            eprintln!("undecodable: {}: {}", e.reason_code, e.message);
             decoder.reset();
             return;
         }
         loop {
             match decoder.next_packet() {
-                Ok(Some(p)) => eprintln!("{arrow} {}", crate::summary::describe(&p, protocol)),
+                Ok(Some(p)) => f(&p, protocol),
                 Ok(None) => break,
                 Err(e) => {
-                    eprintln!("{arrow} undecodable: {}: {}", e.reason_code, e.message);
+                    eprintln!("undecodable: {}: {}", e.reason_code, e.message);
                     decoder.reset();
                     break;
                 }
@@ -178,7 +206,7 @@ pub struct Session {
     /// Why the transport failed, when it did.
     io_error: Option<String>,
     buf: Vec<u8>,
-    trace: Option<Trace>,
+    watch: Watch,
 }
 
 impl Session {
@@ -196,8 +224,17 @@ impl Session {
             Some(tls) => Stream::Tls(Box::new(handshake(endpoint, tls, tcp)?)),
         };
         let origin = StdInstant::now();
-        let trace = debug.then(|| Trace::new(options.protocol));
-        let client = Client::new(options, Instant::ZERO);
+        let watch = Watch::new(options.protocol, debug);
+        let client = if options.clean_start {
+            Client::new(options, Instant::ZERO)
+        } else {
+            // No clean start: this process holds no state of the session the
+            // server may have kept (mosquitto_sub -c keeps none either), so it
+            // starts from an empty one the server's session can resume.
+            let empty = Client::new(options.clone(), Instant::ZERO).snapshot();
+            Client::restore(options, Instant::ZERO, &empty)
+                .map_err(|e| format!("cannot resume the session: {e}"))?
+        };
         let mut session = Session {
             client,
             stream,
@@ -206,7 +243,7 @@ impl Session {
             open: true,
             io_error: None,
             buf: vec![0; 64 * 1024],
-            trace,
+            watch,
         };
         let now = session.now();
         session.client.connect(now).map_err(|e| format!("cannot connect: {e}"))?;
@@ -239,9 +276,7 @@ impl Session {
     /// Writes everything the engine has to send.
     pub fn flush(&mut self) -> Result<(), String> {
         while let Some(bytes) = self.client.poll_transmit() {
-            if let Some(t) = &mut self.trace {
-                Trace::show(&mut t.sent, "->", &bytes);
-            }
+            self.watch.sent(&bytes);
             if !self.open {
                 continue;
             }
@@ -256,6 +291,16 @@ impl Session {
     /// before `deadline`, whichever comes first. Errors only when the connection
     /// is already over and nothing more can happen.
     pub fn next(&mut self, deadline: Option<StdInstant>) -> Result<Option<Event>, String> {
+        let event = self.step(deadline)?;
+        if let Some(Event::Message(m)) = &event {
+            if let (QoS::ExactlyOnce, Some(id)) = (m.qos, m.packet_id) {
+                self.watch.open_qos2.insert(id);
+            }
+        }
+        Ok(event)
+    }
+
+    fn step(&mut self, deadline: Option<StdInstant>) -> Result<Option<Event>, String> {
         if let Some(e) = self.client.poll_event() {
             return Ok(Some(e));
         }
@@ -300,9 +345,7 @@ impl Session {
                     self.client.handle_closed(now);
                 }
                 Ok(n) => {
-                    if let Some(t) = &mut self.trace {
-                        Trace::show(&mut t.received, "<-", &self.buf[..n]);
-                    }
+                    self.watch.received(&self.buf[..n]);
                     now = self.now();
                     // A protocol violation queues DISCONNECT and the
                     // Disconnected event, which report it.
@@ -348,8 +391,20 @@ impl Session {
         }
     }
 
-    /// Sends DISCONNECT (Normal disconnection) and closes the connection.
+    /// Sends DISCONNECT (Normal disconnection) and closes the connection,
+    /// after letting the inbound QoS 2 flows under way end (for at most
+    /// [`QOS2_LINGER`]); messages that arrive meanwhile are acknowledged and
+    /// not shown.
     pub fn disconnect(mut self) -> Result<(), String> {
+        let until = StdInstant::now() + QOS2_LINGER;
+        while !self.watch.open_qos2.is_empty()
+            && self.client.is_connected()
+            && StdInstant::now() < until
+        {
+            if self.next(Some(until)).is_err() {
+                break;
+            }
+        }
         let now = self.now();
         if self.client.state() != State::Closed {
             let _ = self.client.disconnect(now, Disconnect::new(ReasonCode::SUCCESS));
@@ -468,7 +523,16 @@ fn handshake(
         .map_err(|e| format!("cannot connect to {}: {}", endpoint.display(), io_error_text(&e)))?;
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(&mut tcp) {
-            let mut text = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            let text = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(t @ rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+                    format!("{t} (the server's certificate is not signed by a CA given with --cafile / --capath, or by a system root)")
+                }
+                Some(
+                    t @ rustls::Error::InvalidCertificate(
+                        CertificateError::NotValidForName
+                        | CertificateError::NotValidForNameContext { .. },
+                    ),
+                ) => format!("{t} (--insecure skips this check)"),
                 Some(t) => t.to_string(),
                 None => match e.kind() {
                     io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
@@ -478,16 +542,6 @@ fn handshake(
                     _ => io_error_text(&e),
                 },
             };
-            if text.contains("UnknownIssuer") {
-                text.push_str(
-                    " (the server's certificate is not signed by a trusted CA: see --cafile)",
-                );
-            } else if text.contains("NotValidForName") {
-                text.push_str(&format!(
-                    " (the server's certificate does not name {:?})",
-                    endpoint.host
-                ));
-            }
             return Err(format!("TLS handshake with {} failed: {text}", endpoint.display()));
         }
     }
