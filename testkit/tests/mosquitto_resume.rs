@@ -145,9 +145,16 @@ fn resume_loop(p: Protocol, qos: QoS, cuts: Cuts) {
         // Re-sends happened: more PUBLISH packets than messages.
         assert!(publ.client().stats().publishes_sent > total as u64, "{name}");
     }
-    // A settled session: another message goes through end to end.
+    // A settled session: another message goes through end to end. (QoS 1
+    // re-deliveries of earlier messages may still come first; QoS 2 ones may not.)
     publ.publish(msg(&topic, "after", qos));
-    assert_eq!(text(&sub.next_message(secs(5))), "after");
+    loop {
+        let m = text(&sub.next_message(secs(5)));
+        if m == "after" {
+            break;
+        }
+        assert!(qos == QoS::AtLeastOnce && received.contains_key(&m), "{name}: unexpected {m}");
+    }
 }
 
 #[test]
