@@ -81,6 +81,10 @@ pub struct ConnArgs {
     /// is still verified against the trusted CAs).
     #[arg(long)]
     pub insecure: bool,
+    /// Refuse packets larger than this from the server (announced as Maximum
+    /// Packet Size in MQTT 5) [default: no limit].
+    #[arg(long = "max-packet-size", value_name = "BYTES")]
+    pub max_packet_size: Option<u32>,
     /// Print every packet sent (->) and received (<-) on stderr.
     #[arg(short = 'd', long = "debug")]
     pub debug: bool,
@@ -274,6 +278,7 @@ impl ConnArgs {
             will,
             username: username.map(ByteStr::from),
             password: password.map(Bytes::from),
+            maximum_packet_size: self.max_packet_size.unwrap_or(u32::MAX),
             ..Options::default()
         };
         Ok(Connection {

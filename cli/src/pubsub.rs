@@ -306,8 +306,9 @@ fn publish_all(args: PubArgs) -> Result<ExitCode, String> {
         })?;
         Source::Fixed { payload, remaining: args.repeat, delay, next_at: StdInstant::now() }
     };
-    install_interrupt_handler()?;
+    // Until the connection is accepted, Ctrl-C simply ends the process.
     let (mut session, _) = Session::open(&conn.endpoint, conn.options, conn.debug)?;
+    install_interrupt_handler()?;
 
     let mut pending: HashSet<u16> = HashSet::new();
     let mut held: Option<Bytes> = None;
@@ -321,42 +322,48 @@ fn publish_all(args: PubArgs) -> Result<ExitCode, String> {
             }
             return Ok(ExitCode::SUCCESS);
         }
-        // Publish whatever is ready, until the engine's queue is full.
-        loop {
-            let payload = match held.take() {
-                Some(p) => p,
-                None => match source.ready()? {
+        // Publish whatever is ready, until the engine's queue is full; once
+        // more after writing, in case it was the bytes waiting to be sent.
+        for _ in 0..2 {
+            loop {
+                let payload = match held.take() {
                     Some(p) => p,
-                    None => break,
-                },
-            };
-            let mut msg = template.clone();
-            msg.payload = payload.clone();
-            let now = session.now();
-            match session.client().publish(now, msg) {
-                Ok(Some(id)) => {
-                    pending.insert(id);
-                }
-                Ok(None) => {}
-                Err(e) if e.kind == LocalErrorKind::QueueFull => {
-                    held = Some(payload);
-                    break;
-                }
-                Err(e) => {
-                    let mut text = format!("cannot publish to {topic:?}: {e}");
-                    if e.reason_code == mqtt_engine::ReasonCode::PACKET_TOO_LARGE {
-                        if let Some(max) = session.client().server().maximum_packet_size {
-                            text.push_str(&format!(
-                                " (the server accepts at most {max} bytes per packet)"
-                            ));
-                        }
+                    None => match source.ready()? {
+                        Some(p) => p,
+                        None => break,
+                    },
+                };
+                let mut msg = template.clone();
+                msg.payload = payload.clone();
+                let now = session.now();
+                match session.client().publish(now, msg) {
+                    Ok(Some(id)) => {
+                        pending.insert(id);
                     }
-                    let _ = session.disconnect();
-                    return Err(text);
+                    Ok(None) => {}
+                    Err(e) if e.kind == LocalErrorKind::QueueFull => {
+                        held = Some(payload);
+                        break;
+                    }
+                    Err(e) => {
+                        let mut text = format!("cannot publish to {topic:?}: {e}");
+                        if e.reason_code == mqtt_engine::ReasonCode::PACKET_TOO_LARGE {
+                            if let Some(max) = session.client().server().maximum_packet_size {
+                                text.push_str(&format!(
+                                    " (the server accepts at most {max} bytes per packet)"
+                                ));
+                            }
+                        }
+                        let _ = session.disconnect();
+                        return Err(text);
+                    }
                 }
             }
+            session.flush()?;
+            if held.is_none() {
+                break;
+            }
         }
-        session.flush()?;
         if source.done() && held.is_none() && pending.is_empty() && session.client().queued() == 0 {
             session.disconnect()?;
             return Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE });
@@ -476,9 +483,10 @@ fn subscribe_and_print(args: SubArgs) -> Result<ExitCode, String> {
         sub.properties.subscription_identifiers.push(id);
     }
 
-    install_interrupt_handler()?;
     let deadline = args.timeout.map(|s| StdInstant::now() + Duration::from_secs(s));
+    // Until the connection is accepted, Ctrl-C simply ends the process.
     let (mut session, _) = Session::open(&conn.endpoint, conn.options, conn.debug)?;
+    install_interrupt_handler()?;
     let now = session.now();
     let sub_id = match session.client().subscribe(now, sub) {
         Ok(id) => id,

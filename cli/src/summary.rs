@@ -7,9 +7,19 @@ fn reason(code: ReasonCode) -> String {
     format!("{code}")
 }
 
+/// Payloads longer than this are shown by their start and length.
+const SHOWN: usize = 64;
+
 fn text(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
-        Ok(s) if s.chars().all(|c| !c.is_control()) => format!("{s:?}"),
+        Ok(s) if s.chars().all(|c| !c.is_control()) => {
+            if s.chars().count() <= SHOWN {
+                format!("{s:?}")
+            } else {
+                let start: String = s.chars().take(SHOWN).collect();
+                format!("{start:?}... ({} bytes)", b.len())
+            }
+        }
         _ => format!("{} bytes", b.len()),
     }
 }
@@ -33,6 +43,36 @@ fn props(p: &Properties) -> String {
     }
     if let Some(v) = p.maximum_packet_size {
         add("max-packet", v.to_string());
+    }
+    if let Some(v) = p.server_keep_alive {
+        add("server-keep-alive", format!("{v}s"));
+    }
+    if let Some(v) = &p.assigned_client_identifier {
+        add("assigned-client-id", format!("{:?}", v.as_str()));
+    }
+    if let Some(v) = p.maximum_qos {
+        add("max-qos", v.to_string());
+    }
+    if let Some(v) = p.retain_available {
+        add("retain-available", v.to_string());
+    }
+    if let Some(v) = p.wildcard_subscription_available {
+        add("wildcards", v.to_string());
+    }
+    if let Some(v) = p.subscription_identifiers_available {
+        add("subscription-ids", v.to_string());
+    }
+    if let Some(v) = p.shared_subscription_available {
+        add("shared", v.to_string());
+    }
+    if let Some(v) = &p.server_reference {
+        add("server-reference", v.to_string());
+    }
+    if let Some(v) = p.payload_format_indicator {
+        add("payload-format", v.to_string());
+    }
+    for v in &p.subscription_identifiers {
+        add("subscription-id", v.to_string());
     }
     if let Some(v) = p.message_expiry_interval {
         add("expiry", format!("{v}s"));

@@ -29,7 +29,7 @@ struct Proc {
     what: String,
     child: Child,
     /// Stdin kept open ([`Input::Open`]).
-    _stdin: Option<ChildStdin>,
+    stdin: Option<ChildStdin>,
     stdout: Option<JoinHandle<Vec<u8>>>,
     stderr_lines: mpsc::Receiver<String>,
     stderr_seen: Vec<String>,
@@ -104,7 +104,7 @@ impl Proc {
         Proc {
             what: format!("{program} {}", args.join(" ")),
             child,
-            _stdin: kept,
+            stdin: kept,
             stdout: Some(stdout),
             stderr_lines,
             stderr_seen: Vec::new(),
@@ -138,6 +138,11 @@ impl Proc {
                 }
             }
         }
+    }
+
+    /// The stdin kept open with [`Input::Open`].
+    fn stdin(&mut self) -> &mut ChildStdin {
+        self.stdin.as_mut().unwrap()
     }
 
     /// Sends SIGINT, as Ctrl-C does.
@@ -914,10 +919,12 @@ fn ctrl_c_sends_disconnect_and_exits_0() {
         let log = broker.log();
         assert!(log.contains(&format!("Received DISCONNECT from {id}")), "{log}");
     }
-    // pub -l waiting on stdin that never ends: Ctrl-C ends it cleanly too.
-    let args = ["pub", "-p", &port, "-i", "interrupted-pub", "-t", "t", "-l", "-d"];
+    // pub -l reading a stdin that stays open: Ctrl-C ends it cleanly too,
+    // once the line sent before is acknowledged.
+    let args = ["pub", "-p", &port, "-i", "interrupted-pub", "-t", "t", "-q", "1", "-l", "-d"];
     let mut p = Proc::spawn(BIN, &args, Input::Open);
-    p.wait_stderr("<- CONNACK");
+    p.stdin().write_all(b"first line\n").unwrap();
+    p.wait_stderr("<- PUBACK");
     p.interrupt();
     let got = p.finish();
     assert_eq!(got.status.code(), Some(0), "{got:#?}");
