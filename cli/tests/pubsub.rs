@@ -930,3 +930,36 @@ fn ctrl_c_sends_disconnect_and_exits_0() {
     assert_eq!(got.status.code(), Some(0), "{got:#?}");
     assert!(broker.log().contains("Received DISCONNECT from interrupted-pub"));
 }
+
+#[test]
+fn will_is_published_when_the_connection_breaks() {
+    let broker = Mosquitto::start("");
+    let port = broker.port().to_string();
+    for (ours, theirs) in VERSIONS {
+        let will_topic = format!("will/{ours}");
+        let watcher = mosquitto_sub(
+            &broker,
+            &format!("will-watcher-{ours}"),
+            &["-p", &port, "-V", theirs, "-q", "1", "-C", "1", "-v", "-t", &will_topic],
+        );
+        let mut sub = our_sub(&[
+            "-p",
+            &port,
+            "-V",
+            ours,
+            "-t",
+            "will/unused",
+            "--will-topic",
+            &will_topic,
+            "--will-payload",
+            "gone",
+            "--will-qos",
+            "1",
+        ]);
+        // A broken connection, not a DISCONNECT: the broker publishes the Will.
+        sub.child.kill().unwrap();
+        let got = watcher.finish();
+        got.ok();
+        assert_eq!(got.stdout, format!("{will_topic} gone\n"));
+    }
+}
