@@ -444,7 +444,6 @@ pub fn describe_disconnect(
             None => format!("connection to {endpoint} closed by the server"),
         },
         DisconnectCause::Client => "disconnected".to_string(),
-        DisconnectCause::SessionMismatch => format!("connection closed: {code}"),
     };
     match (&d.reason_string, d.cause, protocol) {
         (Some(r), DisconnectCause::Refused, Protocol::V311) => {

@@ -289,22 +289,25 @@ fn session_present_after_clean_start_is_a_protocol_error() {
     assert_eq!(p.client.state(), State::Closed);
 }
 
-/// [MQTT-3.2.2-4] Session Present 1 when the client holds no session state:
-/// the client closes the connection, and its next CONNECT starts clean.
+/// Clean Start 0 on a new client declares an empty session state, so the
+/// server's session is resumed, not refused ([MQTT-3.2.2-4] concerns a client
+/// that lost its state; the engine never asks to resume without holding one).
+/// Later connections keep resuming.
 #[test]
-fn session_present_without_local_state_closes_mqtt_3_2_2_4() {
+fn clean_start_0_on_a_new_client_resumes_the_servers_session() {
     let mut p = Pair::new(Options { clean_start: false, session_expiry_interval: 60, ..v5() });
     p.client.connect(p.now).unwrap();
     let Packet::Connect(c) = p.expect() else { panic!() };
     assert!(!c.clean_start);
     p.send(Connack { session_present: true, ..Connack::default() });
-    let d = disconnected(&mut p);
-    assert_eq!(d.cause, DisconnectCause::SessionMismatch);
-    assert_eq!(p.client.state(), State::Closed);
-    p.reset_broker();
-    p.client.connect(p.now).unwrap();
-    let Packet::Connect(c) = p.expect() else { panic!() };
-    assert!(c.clean_start, "restart with a new session");
+    let Event::Connected(connected) = p.event() else { panic!("not connected") };
+    assert!(connected.session_present);
+    p.send(Publish::new("queued/while/away", &b"x"[..]));
+    assert!(matches!(p.event(), Event::Message(_)));
+    p.cut();
+    p.take_events();
+    let c = p.connect_with(Properties::default(), true);
+    assert!(!c.clean_start);
 }
 
 /// [MQTT-3.1.2-30] With an Authentication Method, nothing but AUTH or

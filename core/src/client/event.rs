@@ -59,10 +59,6 @@ pub enum DisconnectCause {
     ConnectionLost,
     /// The application called [`super::Client::disconnect`].
     Client,
-    /// The server reported a session the client holds no state for; the
-    /// connection is closed as [MQTT-3.2.2-4] requires and the next connect
-    /// starts clean.
-    SessionMismatch,
 }
 
 /// The end of a connection.

@@ -226,6 +226,7 @@ impl Client {
     /// A client in [`State::Closed`] with `options`; nothing is sent until
     /// [`Client::connect`].
     pub fn new(options: Options, now: Instant) -> Client {
+        let options_clean_start = options.clean_start;
         let decoder =
             Decoder::new(options.protocol).with_max_packet_size(options.maximum_packet_size);
         Client {
@@ -247,7 +248,10 @@ impl Client {
             inbound_qos2: IdSet::default(),
             inbound_acks: VecDeque::new(),
             inbound_qos1_unacked: 0,
-            has_session: false,
+            // Asking to resume (Clean Start 0) declares the session state
+            // this client holds, empty for a new process: the server's
+            // session (subscriptions, queued messages) is resumed.
+            has_session: !options_clean_start,
             session_expiry: 0,
             clean_start_sent: false,
             aliases_out: alias::Outbound::default(),
@@ -1080,9 +1084,7 @@ impl Client {
                 self.discard_session();
             }
         }
-        if cause != DisconnectCause::SessionMismatch {
-            self.next_clean_start = !self.has_session;
-        }
+        self.next_clean_start = !self.has_session;
         let (server_reference, user_properties, server_reason) = match from_server {
             Some(p) => (p.server_reference, p.user_properties, p.reason_string),
             None => (None, Vec::new(), None),
@@ -1173,19 +1175,6 @@ impl Client {
                 ReasonCode::PROTOCOL_ERROR,
                 "CONNACK Authentication Method differs from CONNECT's",
             ));
-        }
-        if c.session_present && !self.has_session {
-            // [MQTT-3.2.2-4]: we hold no state for the session the server kept.
-            self.next_clean_start = true;
-            self.close(
-                DisconnectCause::SessionMismatch,
-                ReasonCode::PROTOCOL_ERROR,
-                Some(ByteStr::from_static(
-                    "the server resumed a session this client holds no state for",
-                )),
-                None,
-            );
-            return Ok(());
         }
         let p = &c.properties;
         let o = &self.opts;

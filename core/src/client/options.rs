@@ -24,6 +24,11 @@ pub struct Options {
     /// Clean Start (5.0) / Clean Session (3.1.1) of the first connection
     /// (default true). Later connections ask to resume whenever the session can
     /// have outlived the previous connection; see [`super::Client::connect`].
+    ///
+    /// `false` on a new client resumes the server's session (its
+    /// subscriptions and queued messages) with an empty local state: nothing
+    /// of ours was in flight. To resume our own messages in flight across a
+    /// restart, [`super::Client::restore`] a snapshot instead.
     pub clean_start: bool,
     /// Keep Alive in seconds, 0 for none (default 60). A Server Keep Alive in
     /// CONNACK replaces it [MQTT-3.1.2-21].
