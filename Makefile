@@ -1,7 +1,7 @@
 # mqtt-engine — the two commands of the README, and the rest.
 #   make test   everything CI runs; installs what it needs
 #   make demo   the project's main job
-#   make bench  criterion benchmarks against peer codecs
+#   make bench  benchmarks against peers: codec, client engine, idle client heap
 #   make fuzz   every fuzz target for FUZZ_SECONDS each (default 300)
 
 SHELL := /bin/bash
@@ -59,6 +59,8 @@ fuzz:
 
 bench:
 	$(CARGO) bench -p mqtt-engine --bench codec
+	$(CARGO) bench -p mqtt-engine --bench client
+	$(CARGO) bench -p mqtt-engine --bench client_heap
 
 demo:
 	bash scripts/demo.sh
