@@ -43,6 +43,8 @@ head = f"| case | {OURS} | " + " | ".join(f"{p} | {p} / ours" for p in PEERS)
 head += " | fastest peer / ours | 2x |"
 rule = "|" + "---|" * (4 + 2 * len(PEERS))
 for group in sorted(results):
+    if group.startswith("client/"):
+        continue  # scripts/bench-client-report.sh
     print(f"### {group}\n")
     print(head)
     print(rule)

@@ -343,8 +343,8 @@ impl Client {
         // packets before it, so the result of push can be ignored here.
         let _ = self.decoder.push(data);
         while self.state != State::Closed {
-            match self.decoder.next_packet() {
-                Ok(Some(packet)) => self.handle_packet(packet)?,
+            match self.decoder.next_frame() {
+                Ok(Some(frame)) => self.handle_frame(&frame)?,
                 Ok(None) => break,
                 Err(e) => return Err(self.violation(e.reason_code, e.message).into()),
             }
@@ -467,8 +467,6 @@ impl Client {
     /// [MQTT-3.3.4-7], while connecting, or (with `offline_queue`) while closed.
     pub fn publish(&mut self, now: Instant, mut msg: Publish) -> Result<Option<u16>, LocalError> {
         self.advance(now);
-        crate::topic::check_name(&msg.topic)
-            .map_err(|m| LocalError::new(Kind::Invalid, ReasonCode::TOPIC_NAME_INVALID, m))?;
         if msg.properties.topic_alias.is_some() {
             return Err(LocalError::new(
                 Kind::Invalid,
@@ -485,7 +483,15 @@ impl Client {
         }
         msg.dup = false;
         msg.packet_id = (msg.qos != QoS::AtMostOnce).then_some(1);
-        let len = msg.encoded_len(self.opts.protocol).map_err(invalid)?;
+        // The codec validates everything once here; what the engine changes
+        // afterwards (identifier, DUP, alias) keeps the packet valid.
+        let len =
+            msg.encoded_len(self.opts.protocol).map_err(|e| {
+                match crate::topic::check_name(&msg.topic) {
+                    Err(m) => LocalError::new(Kind::Invalid, ReasonCode::TOPIC_NAME_INVALID, m),
+                    Ok(()) => invalid(e),
+                }
+            })?;
         self.check_can_queue()?;
         let send_now = self.state == State::Connected && self.waiting.is_empty();
         if self.state == State::Connected {
@@ -968,11 +974,12 @@ impl Client {
         self.inflight.push_back(Outgoing { stage: Stage::Published, publish: msg });
     }
 
+    /// Writes a PUBLISH validated by [`Client::publish`] (or decoded from a
+    /// snapshot) and since changed only in identifier, DUP or alias.
     fn write_publish(&mut self, msg: &Publish) {
-        if msg.encode(self.opts.protocol, &mut self.tx).is_ok() {
-            self.last_sent = self.now;
-            self.stats.publishes_sent += 1;
-        }
+        msg.encode_unchecked(self.opts.protocol, &mut self.tx);
+        self.last_sent = self.now;
+        self.stats.publishes_sent += 1;
     }
 
     /// Sends waiting messages in order while the send quota allows.
@@ -1114,14 +1121,43 @@ impl Client {
         ProtocolError { reason_code: code, message }
     }
 
+    /// One whole packet from the server. The four-byte Success form of
+    /// PUBACK, PUBREC, PUBREL and PUBCOMP, which every QoS 1 and 2 flow
+    /// carries, is handled from its bytes; everything else is decoded.
+    fn handle_frame(&mut self, frame: &Bytes) -> Result<(), ProtocolError> {
+        if let [first, 2, hi, lo] = frame[..] {
+            let id = u16::from_be_bytes([hi, lo]);
+            if id != 0 && self.state == State::Connected {
+                match first {
+                    0x40 => return self.on_puback(id, ReasonCode::SUCCESS, None),
+                    0x50 => return self.on_pubrec(id, ReasonCode::SUCCESS, None),
+                    0x62 => return self.on_pubrel(id),
+                    0x70 => return self.on_pubcomp(id, ReasonCode::SUCCESS, None),
+                    _ => {}
+                }
+            }
+        }
+        match crate::codec::decode(self.opts.protocol, frame, u32::MAX) {
+            Ok(Some((packet, _))) => self.handle_packet(packet),
+            Ok(None) => Err(self.violation(ReasonCode::MALFORMED_PACKET, "packet cut short")),
+            Err(e) => Err(self.violation(e.reason_code, e.message)),
+        }
+    }
+
     fn handle_packet(&mut self, packet: Packet) -> Result<(), ProtocolError> {
         match (self.state, packet) {
             (State::Connecting, Packet::Connack(c)) => self.on_connack(c),
             (State::Connected, Packet::Publish(p)) => self.on_publish(p),
-            (State::Connected, Packet::Puback(a)) => self.on_puback(a),
-            (State::Connected, Packet::Pubrec(a)) => self.on_pubrec(a),
-            (State::Connected, Packet::Pubrel(a)) => self.on_pubrel(a),
-            (State::Connected, Packet::Pubcomp(a)) => self.on_pubcomp(a),
+            (State::Connected, Packet::Puback(a)) => {
+                self.on_puback(a.packet_id, a.reason_code, Some(a.properties))
+            }
+            (State::Connected, Packet::Pubrec(a)) => {
+                self.on_pubrec(a.packet_id, a.reason_code, Some(a.properties))
+            }
+            (State::Connected, Packet::Pubrel(a)) => self.on_pubrel(a.packet_id),
+            (State::Connected, Packet::Pubcomp(a)) => {
+                self.on_pubcomp(a.packet_id, a.reason_code, Some(a.properties))
+            }
             (State::Connected, Packet::Suback(s)) => self.on_suback(s),
             (State::Connected, Packet::Unsuback(u)) => self.on_unsuback(u),
             (State::Connected, Packet::Pingresp) => {
@@ -1324,46 +1360,60 @@ impl Client {
 
     /// Ends an outbound flow: frees its identifier and quota, reports it,
     /// and sends what was waiting for quota.
-    fn complete(&mut self, at: usize, ack: PubAck) {
+    fn complete(&mut self, at: usize, code: ReasonCode, props: Option<Properties>) {
         let Some(o) = self.inflight.remove(at) else { return };
-        self.ids.remove(ack.packet_id);
-        let mut props = ack.properties;
+        let id = o.id();
+        self.ids.remove(id);
+        let (reason_string, user_properties) = match props {
+            Some(p) => (p.reason_string, p.user_properties),
+            None => (None, Vec::new()),
+        };
         self.events.push_back(Event::Published(Published {
-            packet_id: ack.packet_id,
+            packet_id: id,
             qos: o.publish.qos,
-            reason_code: ack.reason_code,
-            reason_string: props.reason_string.take(),
-            user_properties: core::mem::take(&mut props.user_properties),
+            reason_code: code,
+            reason_string,
+            user_properties,
         }));
         self.send_waiting();
     }
 
-    fn on_puback(&mut self, a: PubAck) -> Result<(), ProtocolError> {
-        let Some(at) = self.find_inflight(a.packet_id) else {
+    fn on_puback(
+        &mut self,
+        id: u16,
+        code: ReasonCode,
+        props: Option<Properties>,
+    ) -> Result<(), ProtocolError> {
+        let Some(at) = self.find_inflight(id) else {
             self.stats.unknown_acks += 1;
             return Ok(());
         };
         if self.inflight[at].publish.qos != QoS::AtLeastOnce {
             return Err(self.violation(ReasonCode::PROTOCOL_ERROR, "PUBACK for a QoS 2 message"));
         }
-        self.complete(at, a);
+        self.complete(at, code, props);
         Ok(())
     }
 
-    fn on_pubrec(&mut self, a: PubAck) -> Result<(), ProtocolError> {
-        let Some(at) = self.find_inflight(a.packet_id) else {
+    fn on_pubrec(
+        &mut self,
+        id: u16,
+        code: ReasonCode,
+        props: Option<Properties>,
+    ) -> Result<(), ProtocolError> {
+        let Some(at) = self.find_inflight(id) else {
             // Not ours (any more): PUBREL 0x92 Packet Identifier not found.
             self.stats.unknown_acks += 1;
-            self.write_ack_code(6, a.packet_id, ReasonCode::PACKET_IDENTIFIER_NOT_FOUND);
+            self.write_ack_code(6, id, ReasonCode::PACKET_IDENTIFIER_NOT_FOUND);
             return Ok(());
         };
         let o = &mut self.inflight[at];
         if o.publish.qos != QoS::ExactlyOnce {
             return Err(self.violation(ReasonCode::PROTOCOL_ERROR, "PUBREC for a QoS 1 message"));
         }
-        if a.reason_code.is_error() {
+        if code.is_error() {
             // [MQTT-4.4.0-2]: acknowledged, never re-sent; the quota is released.
-            self.complete(at, a);
+            self.complete(at, code, props);
             return Ok(());
         }
         if o.stage == Stage::Published {
@@ -1373,13 +1423,20 @@ impl Client {
             o.publish.properties = Properties::default();
         }
         // [MQTT-4.3.3-4], in PUBREC order [MQTT-4.6.0-4].
-        self.write_ack(0x62, a.packet_id);
+        self.write_ack(0x62, id);
         Ok(())
     }
 
-    fn on_pubcomp(&mut self, a: PubAck) -> Result<(), ProtocolError> {
-        match self.find_inflight(a.packet_id) {
-            Some(at) if self.inflight[at].stage == Stage::Released => self.complete(at, a),
+    fn on_pubcomp(
+        &mut self,
+        id: u16,
+        code: ReasonCode,
+        props: Option<Properties>,
+    ) -> Result<(), ProtocolError> {
+        match self.find_inflight(id) {
+            Some(at) if self.inflight[at].stage == Stage::Released => {
+                self.complete(at, code, props)
+            }
             Some(_) => {
                 return Err(self.violation(ReasonCode::PROTOCOL_ERROR, "PUBCOMP before PUBREC"))
             }
@@ -1388,8 +1445,7 @@ impl Client {
         Ok(())
     }
 
-    fn on_pubrel(&mut self, a: PubAck) -> Result<(), ProtocolError> {
-        let id = a.packet_id;
+    fn on_pubrel(&mut self, id: u16) -> Result<(), ProtocolError> {
         if self.inbound_acks.iter().any(|x| x.id == id && x.kind == AckKind::Pubrec) {
             return Err(self.violation(ReasonCode::PROTOCOL_ERROR, "PUBREL before our PUBREC"));
         }

@@ -85,6 +85,16 @@ impl Reader {
     }
 }
 
+/// A restored PUBLISH must be one the client could have accepted: valid for
+/// its protocol and without a Topic Alias, since the engine re-sends it
+/// without validating it again.
+fn check_restored(p: &crate::codec::Publish, protocol: Protocol) -> Result<(), LocalError> {
+    if p.properties.topic_alias.is_some() || p.encoded_len(protocol).is_err() {
+        return Err(corrupt("session snapshot holds a PUBLISH this client could not send"));
+    }
+    Ok(())
+}
+
 impl Client {
     /// The session state as bytes to persist: messages in flight and waiting,
     /// (un)subscriptions not acknowledged, inbound QoS 2 identifiers and
@@ -165,6 +175,7 @@ impl Client {
             let Packet::Publish(publish) = r.packet(Protocol::V5)? else {
                 return Err(corrupt("session snapshot in-flight entry is not a PUBLISH"));
             };
+            check_restored(&publish, protocol)?;
             let id = publish.packet_id.ok_or(corrupt("in-flight QoS 0 message"))?;
             if !c.ids.insert(id) {
                 return Err(bad_id());
@@ -175,6 +186,7 @@ impl Client {
             let Packet::Publish(publish) = r.packet(Protocol::V5)? else {
                 return Err(corrupt("session snapshot waiting entry is not a PUBLISH"));
             };
+            check_restored(&publish, protocol)?;
             if let Some(id) = publish.packet_id {
                 if !c.ids.insert(id) {
                     return Err(bad_id());

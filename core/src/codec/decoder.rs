@@ -1,7 +1,7 @@
 //! [`Decoder`]: frames a byte stream that arrives in arbitrary chunks.
 
 use super::{decode, DecodeError, FixedHeader, Packet, Protocol, ReasonCode, MAX_REMAINING_LENGTH};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 /// A streaming decoder for one direction of one connection.
 ///
@@ -157,20 +157,7 @@ impl Decoder {
     /// not copied again. An error means the stream is broken and the
     /// connection must be closed; it is returned again on every later call.
     pub fn next_packet(&mut self) -> Result<Option<Packet>, DecodeError> {
-        if self.tail == 0 {
-            return match self.failed {
-                Some(e) => Err(e),
-                None => Ok(None),
-            };
-        }
-        let Ok(Some(header)) = FixedHeader::parse(&self.buf) else {
-            // `push` marks a packet complete only after parsing its header.
-            self.tail = 0;
-            return Err(self.fail(DecodeError::malformed(0, "framing lost")));
-        };
-        let len = header.packet_length();
-        let bytes = self.buf.split_to(len).freeze();
-        self.tail -= len;
+        let Some(bytes) = self.next_frame()? else { return Ok(None) };
         match decode(self.protocol, &bytes, u32::MAX) {
             Ok(Some((packet, _))) => {
                 if let Packet::Connect(c) = &packet {
@@ -184,6 +171,28 @@ impl Decoder {
                 Err(self.fail(e))
             }
         }
+    }
+
+    /// The bytes of the next complete packet, fixed header included, not yet
+    /// decoded; `None` until more bytes arrive. For callers that handle some
+    /// packets from their bytes and give the rest to [`decode`]: the decoder
+    /// has checked only the fixed header, and does not learn of a fault the
+    /// caller finds in the body.
+    pub fn next_frame(&mut self) -> Result<Option<Bytes>, DecodeError> {
+        if self.tail == 0 {
+            return match self.failed {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
+        }
+        let Ok(Some(header)) = FixedHeader::parse(&self.buf) else {
+            // `push` marks a packet complete only after parsing its header.
+            self.tail = 0;
+            return Err(self.fail(DecodeError::malformed(0, "framing lost")));
+        };
+        let len = header.packet_length();
+        self.tail -= len;
+        Ok(Some(self.buf.split_to(len).freeze()))
     }
 }
 

@@ -549,6 +549,24 @@ impl Publish {
         Ok(1 + wire::vbi_len(body as u32) + body)
     }
 
+    /// Writes a PUBLISH that is known to be valid (validated once, then
+    /// changed only in ways that keep it valid: DUP, packet identifier, Topic
+    /// Alias) without validating it again. Returns the bytes written.
+    pub(crate) fn encode_unchecked(&self, protocol: Protocol, out: &mut BytesMut) -> usize {
+        let props = match protocol {
+            Protocol::V5 => self.properties.encoded_len(),
+            Protocol::V311 => 0,
+        };
+        let id = if self.packet_id.is_some() { 2 } else { 0 };
+        let body = 2 + self.topic.len() + id + props + self.payload.len();
+        let total = 1 + wire::vbi_len(body as u32) + body;
+        out.reserve(total);
+        out.put_u8((PacketType::Publish as u8) << 4 | self.flags());
+        wire::put_vbi(out, body as u32);
+        self.write(protocol, out);
+        total
+    }
+
     fn checked_body_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
         let body = self.checked_len(protocol)?;
         if body > MAX_REMAINING_LENGTH as usize {
