@@ -7,7 +7,6 @@
 //! the caller's deadline and a short tick, so that Ctrl-C and other inputs are
 //! noticed promptly without busy-waiting.
 
-use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -17,7 +16,7 @@ use std::time::{Duration, Instant as StdInstant};
 use mqtt_engine::client::{
     Client, Connected, DisconnectCause, Disconnected, Event, Options, State,
 };
-use mqtt_engine::codec::{Decoder, Disconnect, Packet, Protocol, QoS, ReasonCode};
+use mqtt_engine::codec::{Decoder, Disconnect, Packet, Protocol, ReasonCode};
 use mqtt_engine::time::Instant;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -135,42 +134,28 @@ impl Stream {
     }
 }
 
-/// Reads the packets going either way: to print them for `-d`, and to see
-/// when an inbound QoS 2 flow ends (our PUBCOMP), which no event reports.
+/// Reads the packets going either way, to print them for `-d`.
 struct Watch {
     sent: Decoder,
-    /// Only with `-d`.
-    received: Option<Decoder>,
-    debug: bool,
-    /// Inbound QoS 2 messages delivered whose PUBCOMP has not gone out.
-    open_qos2: HashSet<u16>,
+    received: Decoder,
 }
 
 impl Watch {
-    fn new(protocol: Protocol, debug: bool) -> Watch {
+    fn new(protocol: Protocol) -> Watch {
         let decoder = || Decoder::new(protocol).with_max_packet_size(u32::MAX);
-        Watch { sent: decoder(), received: debug.then(decoder), debug, open_qos2: HashSet::new() }
+        Watch { sent: decoder(), received: decoder() }
     }
 
     fn sent(&mut self, data: &[u8]) {
-        let debug = self.debug;
-        let open = &mut self.open_qos2;
         Self::each(&mut self.sent, data, |p, protocol| {
-            if let Packet::Pubcomp(a) = p {
-                open.remove(&a.packet_id);
-            }
-            if debug {
-                eprintln!("-> {}", crate::summary::describe(p, protocol));
-            }
+            eprintln!("-> {}", crate::summary::describe(p, protocol));
         });
     }
 
     fn received(&mut self, data: &[u8]) {
-        if let Some(d) = &mut self.received {
-            Self::each(d, data, |p, protocol| {
-                eprintln!("<- {}", crate::summary::describe(p, protocol));
-            });
-        }
+        Self::each(&mut self.received, data, |p, protocol| {
+            eprintln!("<- {}", crate::summary::describe(p, protocol));
+        });
     }
 
     fn each(decoder: &mut Decoder, data: &[u8], mut f: impl FnMut(&Packet, Protocol)) {
@@ -206,7 +191,8 @@ pub struct Session {
     /// Why the transport failed, when it did.
     io_error: Option<String>,
     buf: Vec<u8>,
-    watch: Watch,
+    /// Prints the packets both ways, with `-d`.
+    watch: Option<Watch>,
 }
 
 impl Session {
@@ -224,17 +210,10 @@ impl Session {
             Some(tls) => Stream::Tls(Box::new(handshake(endpoint, tls, tcp)?)),
         };
         let origin = StdInstant::now();
-        let watch = Watch::new(options.protocol, debug);
-        let client = if options.clean_start {
-            Client::new(options, Instant::ZERO)
-        } else {
-            // No clean start: this process holds no state of the session the
-            // server may have kept (mosquitto_sub -c keeps none either), so it
-            // starts from an empty one the server's session can resume.
-            let empty = Client::new(options.clone(), Instant::ZERO).snapshot();
-            Client::restore(options, Instant::ZERO, &empty)
-                .map_err(|e| format!("cannot resume the session: {e}"))?
-        };
+        let watch = debug.then(|| Watch::new(options.protocol));
+        // Without clean start the server's session is resumed with an empty
+        // local state, as mosquitto_sub -c does.
+        let client = Client::new(options, Instant::ZERO);
         let mut session = Session {
             client,
             stream,
@@ -276,7 +255,9 @@ impl Session {
     /// Writes everything the engine has to send.
     pub fn flush(&mut self) -> Result<(), String> {
         while let Some(bytes) = self.client.poll_transmit() {
-            self.watch.sent(&bytes);
+            if let Some(w) = &mut self.watch {
+                w.sent(&bytes);
+            }
             if !self.open {
                 continue;
             }
@@ -291,16 +272,6 @@ impl Session {
     /// before `deadline`, whichever comes first. Errors only when the connection
     /// is already over and nothing more can happen.
     pub fn next(&mut self, deadline: Option<StdInstant>) -> Result<Option<Event>, String> {
-        let event = self.step(deadline)?;
-        if let Some(Event::Message(m)) = &event {
-            if let (QoS::ExactlyOnce, Some(id)) = (m.qos, m.packet_id) {
-                self.watch.open_qos2.insert(id);
-            }
-        }
-        Ok(event)
-    }
-
-    fn step(&mut self, deadline: Option<StdInstant>) -> Result<Option<Event>, String> {
         if let Some(e) = self.client.poll_event() {
             return Ok(Some(e));
         }
@@ -345,7 +316,9 @@ impl Session {
                     self.client.handle_closed(now);
                 }
                 Ok(n) => {
-                    self.watch.received(&self.buf[..n]);
+                    if let Some(w) = &mut self.watch {
+                        w.received(&self.buf[..n]);
+                    }
                     now = self.now();
                     // A protocol violation queues DISCONNECT and the
                     // Disconnected event, which report it.
@@ -397,7 +370,7 @@ impl Session {
     /// not shown.
     pub fn disconnect(mut self) -> Result<(), String> {
         let until = StdInstant::now() + QOS2_LINGER;
-        while !self.watch.open_qos2.is_empty()
+        while self.client.inbound_pending() > 0
             && self.client.is_connected()
             && StdInstant::now() < until
         {

@@ -656,3 +656,20 @@ fn no_alias_when_it_would_exceed_the_maximum_packet_size_mqtt_3_2_2_15() {
     p.client.publish(p.now, Publish::new("t/y", &b""[..])).unwrap();
     assert_eq!(expect_publish(&mut p).properties.topic_alias, Some(1));
 }
+
+/// inbound_pending counts received QoS 1 / 2 messages until their flow ends:
+/// QoS 1 until our PUBACK, QoS 2 until our PUBCOMP.
+#[test]
+fn inbound_pending_counts_flows_until_they_end() {
+    let mut p = Pair::connected(Options { manual_ack: true, ..v5() }, Properties::default());
+    p.send(inbound("a", QoS::AtLeastOnce, 1));
+    p.send(inbound("b", QoS::ExactlyOnce, 2));
+    assert_eq!(p.client.inbound_pending(), 2);
+    p.client.ack(p.now, 1).unwrap();
+    assert_eq!(p.client.inbound_pending(), 1);
+    p.client.ack(p.now, 2).unwrap();
+    assert_eq!(p.client.inbound_pending(), 1, "PUBREC sent, PUBREL not yet received");
+    p.send(Packet::Pubrel(PubAck::new(2)));
+    assert_eq!(p.client.inbound_pending(), 0);
+    assert_eq!(p.recv_all().last(), Some(&Packet::Pubcomp(PubAck::new(2))));
+}

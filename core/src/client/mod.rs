@@ -307,6 +307,13 @@ impl Client {
         self.waiting.len() + self.control.len()
     }
 
+    /// Inbound QoS 1 and 2 messages whose flow has not finished: QoS 1 until
+    /// our PUBACK is written, QoS 2 until our PUBCOMP is. A host that wants
+    /// the flows under way to end before it disconnects waits for 0.
+    pub fn inbound_pending(&self) -> usize {
+        self.inbound_unacked()
+    }
+
     /// Packet identifiers of outbound QoS 1 and 2 messages in flight, in the
     /// order the messages were first sent (the order a resume re-sends them).
     pub fn inflight_ids(&self) -> impl Iterator<Item = u16> + '_ {
