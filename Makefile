@@ -26,12 +26,15 @@ setup:
 # against it; they fail (never skip) without them. apt-get update only if the
 # plain install fails (a fresh machine with stale or empty package lists).
 APT := $(shell [ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+# The CLI's TLS tests make their certificates with the openssl command.
+BROKER_PKGS := mosquitto mosquitto-clients openssl
 broker-deps:
-	@if { command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; } && command -v mosquitto_rr >/dev/null; then \
-		echo "broker-deps: mosquitto and mosquitto-clients present"; \
+	@if { command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; } \
+		&& command -v mosquitto_rr >/dev/null && command -v openssl >/dev/null; then \
+		echo "broker-deps: mosquitto, mosquitto-clients and openssl present"; \
 	else \
-		$(APT) install -y -q mosquitto mosquitto-clients \
-		|| { $(APT) update -q && $(APT) install -y -q mosquitto mosquitto-clients; }; \
+		$(APT) install -y -q $(BROKER_PKGS) \
+		|| { $(APT) update -q && $(APT) install -y -q $(BROKER_PKGS); }; \
 	fi
 
 lint:
