@@ -11,9 +11,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_SECONDS_CI ?= 30
 THUMB := thumbv7em-none-eabihf
 
-.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer fuzz-ci cli-test broker-deps
+.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer conformance fuzz-ci cli-test broker-deps
 
-test: setup lint broker-deps unit nostd vectors-peer fuzz-ci
+test: setup lint broker-deps unit nostd vectors-peer conformance fuzz-ci
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ {p += $$4; f += $$6} END {print "cargo test: " p " passed, " f " failed"}' target/unit-tests.log
 
@@ -53,6 +53,10 @@ nostd:
 vectors-peer:
 	python3 tests/vectors/generate.py --check
 	bash scripts/check-vectors-peer.sh
+
+# tests/CONFORMANCE.md maps each MQTT 5.0 statement to the tests naming it.
+conformance:
+	python3 scripts/conformance.py --check
 
 fuzz-ci:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS_CI)

@@ -81,7 +81,8 @@ fn connect_carries_every_option_mqtt_3_1_0_1() {
     p.expect_silence();
 }
 
-/// MQTT 3.1.1 CONNECT: level 4, no properties.
+/// MQTT 3.1.1 CONNECT: level 4, no properties; without a user name or password
+/// neither is present [MQTT-3.1.2-16], [MQTT-3.1.2-18].
 #[test]
 fn connect_v311_has_no_properties() {
     let mut p = Pair::new(v311());
@@ -195,8 +196,9 @@ fn keep_alive_counts_from_the_last_packet_sent() {
     assert_eq!(p.client.poll_timeout(), Some(t0 + 13_000));
 }
 
-/// A PINGREQ without PINGRESP within the timeout is a dead connection,
-/// reported, never hidden.
+/// A PINGREQ without PINGRESP within the timeout (a server breaking
+/// [MQTT-3.12.4-1], or a dead link) is a dead connection, reported, never
+/// hidden.
 #[test]
 fn missing_pingresp_reports_a_dead_connection() {
     let opts = Options { keep_alive: 10, pingresp_timeout: Some(Duration::from_secs(3)), ..v5() };
@@ -330,9 +332,9 @@ fn nothing_but_auth_before_connack_mqtt_3_1_2_30() {
     assert_eq!(&m.payload[..], b"early");
 }
 
-/// Enhanced authentication at connect: a challenge surfaces as an event, the
-/// answer goes as AUTH 0x18 [MQTT-4.12.0-3] with the same method
-/// [MQTT-4.12.0-5], then CONNACK.
+/// Enhanced authentication at connect: a challenge (AUTH 0x18,
+/// [MQTT-4.12.0-2]) surfaces as an event, the answer goes as AUTH 0x18
+/// [MQTT-4.12.0-3] with the same method [MQTT-4.12.0-5], then CONNACK.
 #[test]
 fn enhanced_auth_challenge_and_answer_mqtt_4_12_0_3_and_5() {
     let opts = Options {
@@ -470,7 +472,8 @@ fn client_disconnect_with_reason_and_expiry_mqtt_3_14_4_1() {
     assert!(c.clean_start);
 }
 
-/// Malformed input: DISCONNECT 0x81, Closed, an event and an error.
+/// Malformed input: DISCONNECT 0x81, then the connection is closed
+/// [MQTT-4.13.2-1], [MQTT-3.14.4-2]: Closed, an event and an error.
 #[test]
 fn malformed_input_closes_with_0x81() {
     let mut p = Pair::connected(v5(), Properties::default());

@@ -68,8 +68,11 @@ fn qos1_flow_until_puback_mqtt_4_3_2_1_2_3() {
     assert_eq!(p.client.inflight(), 0);
 }
 
-/// [MQTT-4.3.3-1..6] QoS 2: PUBLISH, PUBREC answered by PUBREL with the same
-/// identifier, PUBCOMP ends it; the PUBLISH is never sent again after PUBREL.
+/// QoS 2: PUBLISH with an unused identifier and DUP 0 [MQTT-4.3.3-1],
+/// [MQTT-4.3.3-2], unacknowledged until PUBREC [MQTT-4.3.3-3], PUBREC answered
+/// by PUBREL with the same identifier [MQTT-4.3.3-4], unacknowledged until
+/// PUBCOMP [MQTT-4.3.3-5]; the PUBLISH is never sent again after PUBREL
+/// [MQTT-4.3.3-6]. The session state is kept while connected [MQTT-4.1.0-1].
 #[test]
 fn qos2_flow_publish_pubrec_pubrel_pubcomp_mqtt_4_3_3_1_to_6() {
     let mut p = Pair::connected(v5(), Properties::default());
@@ -178,8 +181,9 @@ fn packet_identifiers_never_collide_mqtt_4_3_2_1() {
     assert!(p.errors.is_empty());
 }
 
-/// [MQTT-4.3.2-4] inbound QoS 1 gets PUBACK; [MQTT-4.3.2-5] after it the same
-/// identifier is a new message.
+/// [MQTT-4.3.2-4] inbound QoS 1 gets PUBACK, whatever the application does
+/// with it [MQTT-4.5.0-2]; [MQTT-4.3.2-5] after it the same identifier is a
+/// new message.
 #[test]
 fn inbound_qos1_is_acked_and_identifier_reusable_mqtt_4_3_2_4_5() {
     let mut p = Pair::connected(v5(), Properties::default());
@@ -263,8 +267,8 @@ fn refused_qos2_frees_its_identifier_mqtt_4_3_3_9() {
     assert!(matches!(p.event(), Event::Message(_)));
 }
 
-/// [MQTT-3.3.4-7], [MQTT-4.9.0-2] No more QoS 1/2 in flight than the server's
-/// Receive Maximum; the rest wait in order (QoS 0 behind them too) and go as
+/// [MQTT-3.3.4-7], [MQTT-4.9.0-1], [MQTT-4.9.0-2] No more QoS 1/2 in flight
+/// than the server's Receive Maximum; the rest wait in order (QoS 0 behind them too) and go as
 /// acks free the quota. [MQTT-3.3.4-8], [MQTT-4.9.0-3] other packets are not
 /// held back.
 #[test]
@@ -526,7 +530,9 @@ fn bad_suback_is_a_protocol_error_mqtt_3_8_4_2_6() {
     assert_eq!(p.errors[0].reason_code(), ReasonCode::PROTOCOL_ERROR);
 }
 
-/// UNSUBSCRIBE and UNSUBACK, both versions (3.1.1 has no codes: all Success).
+/// UNSUBSCRIBE and UNSUBACK with the same identifier [MQTT-3.10.4-4],
+/// [MQTT-3.10.4-5], one code per filter in order [MQTT-3.11.3-1], both
+/// versions (3.1.1 has no codes: all Success).
 #[test]
 fn unsubscribe_and_unsuback_both_versions() {
     let mut p = Pair::connected(v5(), Properties::default());
@@ -672,4 +678,28 @@ fn inbound_pending_counts_flows_until_they_end() {
     p.send(Packet::Pubrel(PubAck::new(2)));
     assert_eq!(p.client.inbound_pending(), 0);
     assert_eq!(p.recv_all().last(), Some(&Packet::Pubcomp(PubAck::new(2))));
+}
+
+/// [MQTT-4.6.0-4] PUBREL goes in the order the PUBRECs arrived, not the order
+/// the messages were sent.
+#[test]
+fn pubrel_in_pubrec_order_mqtt_4_6_0_4() {
+    let mut p = Pair::connected(v5(), Properties::default());
+    let a = p.client.publish(p.now, msg("a", QoS::ExactlyOnce)).unwrap().unwrap();
+    let b = p.client.publish(p.now, msg("b", QoS::ExactlyOnce)).unwrap().unwrap();
+    p.recv_all();
+    p.send(Packet::Pubrec(PubAck::new(b)));
+    p.send(Packet::Pubrec(PubAck::new(a)));
+    assert_eq!(p.recv_all(), vec![Packet::Pubrel(PubAck::new(b)), Packet::Pubrel(PubAck::new(a))]);
+}
+
+/// [MQTT-3.3.1-3] DUP is set by whether our PUBLISH is a re-send, nothing
+/// else: a message handed in with DUP set goes out with DUP 0.
+#[test]
+fn dup_is_ours_to_set_mqtt_3_3_1_3() {
+    let mut p = Pair::connected(v5(), Properties::default());
+    let mut m = msg("t", QoS::AtLeastOnce);
+    m.dup = true;
+    p.client.publish(p.now, m).unwrap();
+    assert!(!expect_publish(&mut p).dup);
 }
