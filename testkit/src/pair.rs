@@ -3,9 +3,11 @@
 //! The test plays the broker: it reads what the client sent with
 //! [`Pair::expect`] and answers with [`Pair::send`]. [`Pair::drive`] moves bytes
 //! both ways until nothing moves, splitting every write into chunks as the
-//! [`Split`] policy says, and collects the client's events and errors. Time
-//! only moves when the test moves it, with [`Pair::advance`] or by jumping to
-//! the client's own deadline with [`Pair::jump_to_timeout`]: no test sleeps.
+//! [`Split`] policy says and holding each chunk for the link's latency, and
+//! collects the client's events and errors. Time only moves when the test
+//! moves it, with [`Pair::advance`], by jumping to the client's own deadline
+//! with [`Pair::jump_to_timeout`], or to whatever comes next with
+//! [`Pair::settle`]: no test sleeps.
 
 use bytes::{Bytes, BytesMut};
 use mqtt_engine::client::{Client, Error, Event, Options};
@@ -24,26 +26,29 @@ pub enum Split {
     Random(u64),
 }
 
-/// One direction of an in-memory connection.
+/// One direction of an in-memory connection: writes are cut into chunks and
+/// each chunk is delivered `latency` milliseconds after it was written.
 #[derive(Debug)]
 pub struct Link {
     split: Split,
+    latency: u64,
     rng: u64,
-    chunks: VecDeque<Bytes>,
+    chunks: VecDeque<(Instant, Bytes)>,
 }
 
 impl Link {
-    /// An empty link with a split policy.
-    pub fn new(split: Split) -> Link {
+    /// An empty link with a split policy and a latency in milliseconds.
+    pub fn new(split: Split, latency: u64) -> Link {
         let rng = match split {
             Split::Random(seed) => seed | 1,
             _ => 1,
         };
-        Link { split, rng, chunks: VecDeque::new() }
+        Link { split, latency, rng, chunks: VecDeque::new() }
     }
 
-    /// Queues a write, cut into chunks.
-    pub fn write(&mut self, mut data: Bytes) {
+    /// Queues a write made at `now`, cut into chunks.
+    pub fn write(&mut self, now: Instant, mut data: Bytes) {
+        let due = now + self.latency;
         while !data.is_empty() {
             let n = match self.split {
                 Split::Whole => data.len(),
@@ -56,13 +61,21 @@ impl Link {
                     1 + (self.rng % 16) as usize
                 }
             };
-            self.chunks.push_back(data.split_to(n.min(data.len())));
+            self.chunks.push_back((due, data.split_to(n.min(data.len()))));
         }
     }
 
-    /// The next chunk to deliver.
-    pub fn read(&mut self) -> Option<Bytes> {
-        self.chunks.pop_front()
+    /// The next chunk due by `now`, in order.
+    pub fn read(&mut self, now: Instant) -> Option<Bytes> {
+        match self.chunks.front() {
+            Some(&(due, _)) if due <= now => self.chunks.pop_front().map(|(_, b)| b),
+            _ => None,
+        }
+    }
+
+    /// When the next chunk is due, if any is in transit.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.chunks.front().map(|&(due, _)| due)
     }
 
     /// Drops everything in transit (the connection broke).
@@ -131,6 +144,12 @@ impl Pair {
 
     /// Like [`Pair::new`], both links splitting writes by `split`.
     pub fn with_split(options: Options, split: Split) -> Pair {
+        Pair::with_link(options, split, 0)
+    }
+
+    /// Like [`Pair::new`], both links splitting writes by `split` and
+    /// delivering each chunk `latency` milliseconds after it was written.
+    pub fn with_link(options: Options, split: Split, latency: u64) -> Pair {
         let now = Instant::from_millis(1000);
         let protocol = options.protocol;
         let reverse = match split {
@@ -141,8 +160,8 @@ impl Pair {
             client: Client::new(options, now),
             now,
             broker: Broker::new(protocol),
-            to_broker: Link::new(split),
-            to_client: Link::new(reverse),
+            to_broker: Link::new(split, latency),
+            to_client: Link::new(reverse, latency),
             events: VecDeque::new(),
             errors: Vec::new(),
         }
@@ -173,23 +192,23 @@ impl Pair {
         connect
     }
 
-    /// Moves bytes both ways, chunk by chunk, until nothing moves; collects
-    /// events and errors.
+    /// Moves the bytes that are due both ways, chunk by chunk, until nothing
+    /// moves; collects events and errors. Time does not move.
     pub fn drive(&mut self) {
         loop {
             let mut moved = false;
             while let Some(b) = self.client.poll_transmit() {
-                self.to_broker.write(b);
+                self.to_broker.write(self.now, b);
             }
-            while let Some(chunk) = self.to_broker.read() {
+            while let Some(chunk) = self.to_broker.read(self.now) {
                 self.broker.feed(&chunk);
                 moved = true;
             }
             if !self.broker.outbox.is_empty() {
                 let b = self.broker.outbox.split().freeze();
-                self.to_client.write(b);
+                self.to_client.write(self.now, b);
             }
-            while let Some(chunk) = self.to_client.read() {
+            while let Some(chunk) = self.to_client.read(self.now) {
                 if let Err(e) = self.client.handle_bytes(self.now, &chunk) {
                     self.errors.push(e);
                 }
@@ -269,6 +288,24 @@ impl Pair {
         self.client.handle_timeout(at);
         self.drive();
         Some(at)
+    }
+
+    /// Moves time to whatever comes first, the next chunk's delivery or the
+    /// client's deadline, handles it and drives. Returns the new time, or
+    /// `None` when nothing is pending at all.
+    pub fn settle(&mut self) -> Option<Instant> {
+        self.drive();
+        let next =
+            [self.to_broker.next_due(), self.to_client.next_due(), self.client.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()?;
+        self.now = self.now.max(next);
+        if self.client.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.client.handle_timeout(self.now);
+        }
+        self.drive();
+        Some(self.now)
     }
 
     /// The connection breaks: bytes in transit are lost, the client is told,

@@ -526,3 +526,57 @@ fn misuse_is_refused_locally() {
     assert_eq!(e.reason_code, ReasonCode::TOPIC_NAME_INVALID);
     q.expect_silence();
 }
+
+/// Runs a Pair whose links have latency until `until`, the broker answering
+/// CONNECT with CONNACK and PINGREQ with PINGRESP. Returns the client's events
+/// with the time each was reported.
+fn run_with_latency(p: &mut Pair, until: Instant) -> Vec<(Instant, Event)> {
+    let mut events = Vec::new();
+    while let Some(now) = p.settle() {
+        for packet in p.recv_all() {
+            match packet {
+                Packet::Connect(_) => p.send(Connack::default()),
+                Packet::Pingreq => p.send(Packet::Pingresp),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        events.extend(p.take_events().into_iter().map(|e| (now, e)));
+        if now >= until {
+            break;
+        }
+    }
+    events
+}
+
+/// Keep-alive over a slow link: a PINGRESP that takes 800 ms to come back
+/// still beats a 1 s PINGRESP timeout, so pings go on and nothing is reported
+/// for a minute.
+#[test]
+fn pingresp_within_the_timeout_over_a_slow_link_keeps_the_connection() {
+    let opts = Options { keep_alive: 5, pingresp_timeout: Some(Duration::from_secs(1)), ..v5() };
+    let mut p = Pair::with_link(opts, mqtt_engine_testkit::pair::Split::Random(3), 400);
+    p.client.connect(p.now).unwrap();
+    let until = p.now + 60_000;
+    let events = run_with_latency(&mut p, until);
+    assert!(matches!(&events[..], [(_, Event::Connected(_))]), "{events:?}");
+    assert!(p.client.is_connected());
+}
+
+/// The same link with 600 ms each way: the PINGRESP cannot arrive within the
+/// 1 s timeout, and the dead connection is reported once the timeout passes.
+#[test]
+fn pingresp_slower_than_the_timeout_is_a_dead_connection() {
+    let opts = Options { keep_alive: 5, pingresp_timeout: Some(Duration::from_secs(1)), ..v5() };
+    let mut p = Pair::with_link(opts, mqtt_engine_testkit::pair::Split::Whole, 600);
+    let start = p.now;
+    p.client.connect(p.now).unwrap();
+    let until = p.now + 60_000;
+    let events = run_with_latency(&mut p, until);
+    assert!(matches!(&events[0], (t, Event::Connected(_)) if *t == start + 1200));
+    let Some((at, Event::Disconnected(d))) = events.get(1) else { panic!("{events:?}") };
+    assert_eq!(d.cause, DisconnectCause::KeepAliveTimeout);
+    // Keep-alive counts from the last packet sent, CONNECT at the start: the
+    // PINGREQ goes at +5 s and the connection is dead 1 s later, before the
+    // PINGRESP (due at +6.2 s) can arrive.
+    assert_eq!(*at, start + 5000 + 1000);
+}
