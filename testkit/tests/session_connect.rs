@@ -404,8 +404,13 @@ fn reauthentication_while_connected_mqtt_4_12_1_1() {
 fn auth_without_method_is_refused_both_ways_mqtt_4_12_0_7() {
     let mut p = Pair::connected(v5(), Properties::default());
     let start = Auth { reason_code: ReasonCode::REAUTHENTICATE, ..Auth::default() };
-    assert_eq!(p.client.auth(p.now, start).unwrap_err().kind, LocalErrorKind::Auth);
+    assert_eq!(p.client.auth(p.now, start.clone()).unwrap_err().kind, LocalErrorKind::Auth);
     p.expect_silence();
+    // AUTH does not exist in 3.1.1, whatever the options say.
+    let opts = Options { authentication_method: Some("X".into()), ..v311() };
+    let mut q = Pair::connected(opts, Properties::default());
+    assert_eq!(q.client.auth(q.now, start).unwrap_err().kind, LocalErrorKind::Auth);
+    q.expect_silence();
     let mut challenge =
         Auth { reason_code: ReasonCode::CONTINUE_AUTHENTICATION, ..Auth::default() };
     challenge.properties.authentication_method = Some("X".into());

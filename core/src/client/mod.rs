@@ -45,8 +45,8 @@ pub use event::{
 pub use options::Options;
 
 use crate::codec::{
-    Auth, ByteStr, Connack, Connect, Decoder, Disconnect, Packet, Properties, Protocol, PubAck,
-    Publish, QoS, ReasonCode, Suback, Subscribe, Unsuback, Unsubscribe,
+    Auth, ByteStr, Connack, Connect, Decoder, Disconnect, Packet, PacketType, Properties, Protocol,
+    PubAck, Publish, QoS, ReasonCode, Suback, Subscribe, Unsuback, Unsubscribe,
 };
 use crate::time::Instant;
 use alloc::collections::VecDeque;
@@ -670,14 +670,14 @@ impl Client {
                 "the session expiry was 0 at CONNECT: DISCONNECT may not set it",
             ));
         }
+        let reason_code = packet.reason_code;
         let packet = Packet::Disconnect(packet);
         packet.encoded_len(self.opts.protocol).map_err(invalid)?;
         self.write_packet(&packet);
-        let Packet::Disconnect(d) = packet else { return Ok(()) };
         if let Some(e) = expiry {
             self.session_expiry = e;
         }
-        self.close(DisconnectCause::Client, d.reason_code, None, None);
+        self.close(DisconnectCause::Client, reason_code, None, None);
         Ok(())
     }
 
@@ -688,13 +688,16 @@ impl Client {
     /// options when absent and must match them [MQTT-4.12.0-5].
     pub fn auth(&mut self, now: Instant, mut packet: Auth) -> Result<(), LocalError> {
         self.advance(now);
-        let Some(method) = self.opts.authentication_method.clone() else {
-            // [MQTT-4.12.0-7]
-            return Err(LocalError::new(
-                Kind::Auth,
-                ReasonCode::PROTOCOL_ERROR,
-                "AUTH needs an Authentication Method in the options",
-            ));
+        let method = match (&self.opts.authentication_method, self.opts.protocol) {
+            (Some(m), Protocol::V5) => m.clone(),
+            // [MQTT-4.12.0-7]; AUTH does not exist in 3.1.1.
+            _ => {
+                return Err(LocalError::new(
+                    Kind::Auth,
+                    ReasonCode::PROTOCOL_ERROR,
+                    "AUTH needs MQTT 5.0 and an Authentication Method in the options",
+                ))
+            }
         };
         match packet.properties.authentication_method.as_ref() {
             None => packet.properties.authentication_method = Some(method),
@@ -722,12 +725,11 @@ impl Client {
                 "AUTH 0x18 answers a challenge, 0x19 starts re-authentication while connected",
             ));
         }
+        let reauthenticate = packet.reason_code == ReasonCode::REAUTHENTICATE;
         let packet = Packet::Auth(packet);
         packet.encoded_len(Protocol::V5).map_err(invalid)?;
-        if let Packet::Auth(a) = &packet {
-            if a.reason_code == ReasonCode::REAUTHENTICATE {
-                self.auth = AuthState::Reauthenticating;
-            }
+        if reauthenticate {
+            self.auth = AuthState::Reauthenticating;
         }
         self.write_packet(&packet);
         Ok(())
@@ -929,18 +931,19 @@ impl Client {
         self.write_raw(&[first_byte, 2, hi, lo]);
     }
 
-    /// Writes an ack with a reason code (5.0; Success falls back to the short form).
-    fn write_ack_code(&mut self, kind: u8, id: u16, code: ReasonCode) {
+    /// Writes PUBACK, PUBREC, PUBREL or PUBCOMP (`kind`) with a reason code
+    /// (5.0; Success, and anything in 3.1.1, takes the four-byte form).
+    fn write_ack_code(&mut self, kind: PacketType, id: u16, code: ReasonCode) {
         if code == ReasonCode::SUCCESS || self.opts.protocol == Protocol::V311 {
-            let flags = if kind == 6 { 2 } else { 0 };
-            self.write_ack(kind << 4 | flags, id);
+            let flags = if kind == PacketType::Pubrel { 2 } else { 0 };
+            self.write_ack((kind as u8) << 4 | flags, id);
             return;
         }
         let ack = PubAck { packet_id: id, reason_code: code, properties: Properties::default() };
         let packet = match kind {
-            4 => Packet::Puback(ack),
-            5 => Packet::Pubrec(ack),
-            6 => Packet::Pubrel(ack),
+            PacketType::Puback => Packet::Puback(ack),
+            PacketType::Pubrec => Packet::Pubrec(ack),
+            PacketType::Pubrel => Packet::Pubrel(ack),
             _ => Packet::Pubcomp(ack),
         };
         self.write_packet(&packet);
@@ -1026,14 +1029,14 @@ impl Client {
             match kind {
                 AckKind::Puback => {
                     self.inbound_qos1_unacked -= 1;
-                    self.write_ack_code(4, id, code);
+                    self.write_ack_code(PacketType::Puback, id, code);
                 }
                 AckKind::Pubrec => {
                     if code.is_error() {
                         // [MQTT-4.3.3-9]: the identifier is free for a new message.
                         self.inbound_qos2.remove(id);
                     }
-                    self.write_ack_code(5, id, code);
+                    self.write_ack_code(PacketType::Pubrec, id, code);
                 }
             }
         }
@@ -1411,7 +1414,7 @@ impl Client {
         let Some(at) = self.find_inflight(id) else {
             // Not ours (any more): PUBREL 0x92 Packet Identifier not found.
             self.stats.unknown_acks += 1;
-            self.write_ack_code(6, id, ReasonCode::PACKET_IDENTIFIER_NOT_FOUND);
+            self.write_ack_code(PacketType::Pubrel, id, ReasonCode::PACKET_IDENTIFIER_NOT_FOUND);
             return Ok(());
         };
         let o = &mut self.inflight[at];
@@ -1462,7 +1465,7 @@ impl Client {
         } else {
             ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
         };
-        self.write_ack_code(7, id, code);
+        self.write_ack_code(PacketType::Pubcomp, id, code);
         Ok(())
     }
 
