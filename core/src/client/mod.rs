@@ -537,16 +537,11 @@ impl Client {
     /// subscriptions, Subscription Identifiers, Maximum Packet Size).
     pub fn subscribe(&mut self, now: Instant, mut sub: Subscribe) -> Result<u16, LocalError> {
         self.advance(now);
-        if sub.filters.is_empty() {
-            return Err(LocalError::new(
-                Kind::Invalid,
-                ReasonCode::PROTOCOL_ERROR,
-                "SUBSCRIBE needs at least one topic filter",
-            ));
-        }
+        self.check_filters(
+            sub.filters.iter().map(|s| &s.filter),
+            "SUBSCRIBE needs at least one topic filter",
+        )?;
         for s in &sub.filters {
-            crate::topic::check_filter_for(&s.filter, self.opts.protocol)
-                .map_err(|m| LocalError::new(Kind::Invalid, ReasonCode::TOPIC_FILTER_INVALID, m))?;
             let shared = self.opts.protocol == Protocol::V5 && crate::topic::is_shared(&s.filter);
             if shared && s.no_local {
                 return Err(LocalError::new(
@@ -589,17 +584,7 @@ impl Client {
     /// and reports again in [`Event::Unsubscribed`].
     pub fn unsubscribe(&mut self, now: Instant, mut unsub: Unsubscribe) -> Result<u16, LocalError> {
         self.advance(now);
-        if unsub.filters.is_empty() {
-            return Err(LocalError::new(
-                Kind::Invalid,
-                ReasonCode::PROTOCOL_ERROR,
-                "UNSUBSCRIBE needs at least one topic filter",
-            ));
-        }
-        for f in &unsub.filters {
-            crate::topic::check_filter_for(f, self.opts.protocol)
-                .map_err(|m| LocalError::new(Kind::Invalid, ReasonCode::TOPIC_FILTER_INVALID, m))?;
-        }
+        self.check_filters(unsub.filters.iter(), "UNSUBSCRIBE needs at least one topic filter")?;
         unsub.packet_id = 1;
         self.queue_control(Packet::Unsubscribe(unsub))
     }
@@ -854,6 +839,24 @@ impl Client {
                 ReasonCode::PACKET_TOO_LARGE,
                 "the message is larger than the server's Maximum Packet Size",
             ));
+        }
+        Ok(())
+    }
+
+    /// Checks the topic filters of a SUBSCRIBE or UNSUBSCRIBE: at least one
+    /// (else `if_none` is the error) [MQTT-3.8.3-2], [MQTT-3.10.3-2], each
+    /// valid for the protocol.
+    fn check_filters<'a>(
+        &self,
+        filters: impl ExactSizeIterator<Item = &'a ByteStr>,
+        if_none: &'static str,
+    ) -> Result<(), LocalError> {
+        if filters.len() == 0 {
+            return Err(LocalError::new(Kind::Invalid, ReasonCode::PROTOCOL_ERROR, if_none));
+        }
+        for f in filters {
+            crate::topic::check_filter_for(f, self.opts.protocol)
+                .map_err(|m| LocalError::new(Kind::Invalid, ReasonCode::TOPIC_FILTER_INVALID, m))?;
         }
         Ok(())
     }

@@ -346,6 +346,17 @@ fn decode_body(
     Ok(packet)
 }
 
+/// Refuses to encode `total` bytes into a buffer without room for them.
+fn check_room<B: BufMut>(out: &B, total: usize) -> Result<(), EncodeError> {
+    if out.remaining_mut() < total {
+        return Err(EncodeError::new(
+            ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
+            "output buffer too small",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a reason code against the codes a packet may carry.
 pub(crate) fn check_reason(code: ReasonCode, allowed: &[u8]) -> Result<(), &'static str> {
     if allowed.contains(&code.0) {
@@ -439,12 +450,7 @@ impl Packet {
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
         let body = self.checked_body_len(protocol)?;
         let total = 1 + wire::vbi_len(body as u32) + body;
-        if out.remaining_mut() < total {
-            return Err(EncodeError::new(
-                ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
-                "output buffer too small",
-            ));
-        }
+        check_room(out, total)?;
         out.put_u8(self.first_byte());
         wire::put_vbi(out, body as u32);
         self.write_body(protocol, out);
@@ -583,12 +589,7 @@ impl Publish {
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
         let body = self.checked_body_len(protocol)?;
         let total = 1 + wire::vbi_len(body as u32) + body;
-        if out.remaining_mut() < total {
-            return Err(EncodeError::new(
-                ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
-                "output buffer too small",
-            ));
-        }
+        check_room(out, total)?;
         out.put_u8((PacketType::Publish as u8) << 4 | self.flags());
         wire::put_vbi(out, body as u32);
         self.write(protocol, out);
