@@ -21,6 +21,7 @@ extern crate std;
 
 pub mod client;
 pub mod codec;
+pub mod rpc;
 pub mod time;
 pub mod topic;
 

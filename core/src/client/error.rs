@@ -26,6 +26,8 @@ pub enum LocalErrorKind {
     UnknownPacketId,
     /// AUTH without an Authentication Method, or at a time it is not expected.
     Auth,
+    /// The request id names no pending request (or one already answered).
+    UnknownRequest,
     /// The session snapshot could not be read.
     Snapshot,
 }

@@ -29,6 +29,13 @@ pub enum Event {
     /// answer with [`super::Client::auth`], or the Success that ends a
     /// re-authentication.
     Auth(AuthEvent),
+    /// A request arrived on a filter we serve ([`super::Client::serve`]):
+    /// answer it with [`super::Client::respond`].
+    Request(crate::rpc::IncomingRequest),
+    /// An answer to one of our requests ([`super::Client::request`]).
+    Response(crate::rpc::ResponseEvent),
+    /// One of our requests ended; exactly one per request, after its answers.
+    RequestDone(crate::rpc::RequestDone),
 }
 
 /// A successful CONNACK.

@@ -34,6 +34,7 @@ mod alias;
 mod error;
 mod event;
 mod options;
+mod rpc;
 mod session;
 mod snapshot;
 
@@ -206,6 +207,18 @@ pub struct Client {
     inbound_qos1_unacked: usize,
     /// The client holds session state the server may resume.
     has_session: bool,
+
+    // Request/response (see rpc.rs).
+    correlations: crate::rpc::Correlations,
+    /// Our requests pending.
+    requests: crate::rpc::Requests,
+    /// Request PUBLISH packet identifiers awaiting their ack, to request ids.
+    request_packets: alloc::collections::BTreeMap<u16, u64>,
+    response_sub: rpc::ResponseSub,
+    responder: crate::rpc::Responder,
+    /// The next request id, ours or one we serve.
+    next_request: u64,
+    rpc_stats: crate::rpc::RpcStats,
     /// The Session Expiry Interval in effect: CONNECT's, then CONNACK's, then
     /// DISCONNECT's. Decides whether the session outlives a connection.
     session_expiry: u32,
@@ -227,6 +240,7 @@ impl Client {
     /// [`Client::connect`].
     pub fn new(options: Options, now: Instant) -> Client {
         let options_clean_start = options.clean_start;
+        let options_seed = options.rpc.seed;
         let decoder =
             Decoder::new(options.protocol).with_max_packet_size(options.maximum_packet_size);
         Client {
@@ -253,6 +267,13 @@ impl Client {
             // session (subscriptions, queued messages) is resumed.
             has_session: !options_clean_start,
             session_expiry: 0,
+            correlations: crate::rpc::Correlations::new(options_seed),
+            requests: crate::rpc::Requests::default(),
+            request_packets: alloc::collections::BTreeMap::new(),
+            response_sub: rpc::ResponseSub::None,
+            responder: crate::rpc::Responder::default(),
+            next_request: 1,
+            rpc_stats: crate::rpc::RpcStats::default(),
             clean_start_sent: false,
             aliases_out: alias::Outbound::default(),
             aliases_in: alias::Inbound::default(),
@@ -364,6 +385,7 @@ impl Client {
     /// declares the connection dead when PINGRESP or CONNACK is overdue.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.advance(now);
+        self.rpc_timeout();
         let now = self.now;
         match self.state {
             State::Closed => {}
@@ -740,13 +762,17 @@ impl Client {
     /// timer is running. After `handle_timeout(now)` it is never at or
     /// before `now`.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.state {
+        let session = match self.state {
             State::Closed => None,
             State::Connecting => self.connect_deadline,
             State::Connected => match self.ping_sent {
                 Some(sent) => Some(sent + self.pingresp_timeout()),
                 None => self.keep_alive_due(),
             },
+        };
+        match (session, self.requests.next_timer()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -1050,6 +1076,9 @@ impl Client {
     fn discard_session(&mut self) {
         for o in core::mem::take(&mut self.inflight) {
             self.ids.remove(o.id());
+            if self.request_packets.contains_key(&o.id()) {
+                continue; // a request: it ends with the rest below
+            }
             self.events.push_back(Event::PublishDropped(PublishDropped {
                 packet_id: o.publish.packet_id,
                 topic: o.publish.topic,
@@ -1061,6 +1090,7 @@ impl Client {
         self.inbound_acks.clear();
         self.inbound_qos1_unacked = 0;
         self.has_session = false;
+        self.rpc_session_lost();
     }
 
     /// Ends the connection: state, timers, aliases, then the event.
@@ -1354,7 +1384,8 @@ impl Client {
             self.inbound_qos1_unacked += 1;
             AckKind::Puback
         };
-        let code = (!manual).then_some(ReasonCode::SUCCESS);
+        // Answers to our requests are the engine's to ack, in any mode.
+        let code = (!manual || self.is_response(&p)).then_some(ReasonCode::SUCCESS);
         self.inbound_acks.push_back(InboundAck { id, kind, code });
         self.deliver(p);
         // [MQTT-4.5.0-2], in arrival order [MQTT-4.6.0-2], [MQTT-4.6.0-3].
@@ -1364,7 +1395,7 @@ impl Client {
 
     fn deliver(&mut self, p: Publish) {
         self.stats.messages_received += 1;
-        self.events.push_back(Event::Message(p));
+        self.route(p);
     }
 
     fn find_inflight(&self, id: u16) -> Option<usize> {
@@ -1377,6 +1408,10 @@ impl Client {
         let Some(o) = self.inflight.remove(at) else { return };
         let id = o.id();
         self.ids.remove(id);
+        if self.on_request_acked(id, code) {
+            self.send_waiting();
+            return;
+        }
         let (reason_string, user_properties) = match props {
             Some(p) => (p.reason_string, p.user_properties),
             None => (None, Vec::new()),
@@ -1496,6 +1531,10 @@ impl Client {
             ));
         }
         self.take_awaiting(s.packet_id);
+        let first = s.reason_codes.first().copied().unwrap_or(ReasonCode::UNSPECIFIED_ERROR);
+        if self.on_response_suback(s.packet_id, first) {
+            return Ok(());
+        }
         self.events.push_back(Event::Subscribed(Acked {
             packet_id: s.packet_id,
             reason_codes: s.reason_codes,

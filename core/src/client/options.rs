@@ -99,6 +99,8 @@ pub struct Options {
     /// subscribe and unsubscribe are refused (default 1 MiB). Protocol replies
     /// (acks, pings) are never refused.
     pub max_transmit_bytes: usize,
+    /// Request/response settings.
+    pub rpc: crate::rpc::RpcOptions,
 }
 
 impl Default for Options {
@@ -129,6 +131,7 @@ impl Default for Options {
             manual_ack: false,
             max_events: 1024,
             max_transmit_bytes: 1 << 20,
+            rpc: crate::rpc::RpcOptions::default(),
         }
     }
 }
