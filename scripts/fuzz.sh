@@ -20,11 +20,11 @@
 #                   either way; none runs 4-5x more executions per second.
 #                   Changing it rebuilds the targets.
 #   FUZZ_MAX_LEN    libFuzzer -max_len (default 16384 bytes).
-#   FUZZ_TARGETS    space-separated subset of targets (default: all four).
+#   FUZZ_TARGETS    space-separated subset of targets (default: all five).
 set -euo pipefail
 
 CARGO_FUZZ_VERSION=0.13.2
-TARGETS_ALL="decode roundtrip stream_split client_ops"
+TARGETS_ALL="decode roundtrip stream_split client_ops rpc_ops"
 
 seconds="${1:-30}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then

@@ -206,6 +206,15 @@ impl Client {
         &self.rpc_stats
     }
 
+    /// How much request/response state the client holds.
+    pub fn rpc_load(&self) -> rpc::RpcLoad {
+        rpc::RpcLoad {
+            pending: self.requests.pending.len(),
+            serving: self.responder.serving.len(),
+            cached: self.responder.cache.len(),
+        }
+    }
+
     /// Our response topic: `{Response Information}/replies` when the server
     /// gave Response Information, else `{response_prefix}/{client id}`.
     pub fn response_topic(&self) -> ByteStr {

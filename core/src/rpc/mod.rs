@@ -242,6 +242,18 @@ pub struct RpcStats {
     pub busy: u64,
 }
 
+/// How much request/response state a client holds, for monitoring.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RpcLoad {
+    /// Our requests pending (at most `max_pending`).
+    pub pending: usize,
+    /// Requests we are handling (each also in the cache).
+    pub serving: usize,
+    /// Requests remembered for duplicates, in progress or answered (at most
+    /// `max_cached`).
+    pub cached: usize,
+}
+
 /// A status from a User Property.
 pub(crate) fn status_of(p: &Properties) -> Option<u16> {
     user_property(p, STATUS).and_then(|v| v.parse().ok())
