@@ -4,6 +4,8 @@
 //! - `mqtt-engine encode [--protocol 4|5] [JSON]` prints one hex line per packet.
 //! - `mqtt-engine pub -t TOPIC -m MESSAGE` publishes, as mosquitto_pub does.
 //! - `mqtt-engine sub -t FILTER [-v | --json]` subscribes and prints, as mosquitto_sub does.
+//! - `mqtt-engine call TOPIC [PAYLOAD]` sends a request and prints its answers (MQTT 5).
+//! - `mqtt-engine serve FILTER (--echo | --calculator | --exec CMD)` answers requests (MQTT 5).
 //!
 //! Bad input, a refusal or a network failure exits non-zero and says what is
 //! wrong in one line, with the MQTT reason code where there is one.
@@ -16,9 +18,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use mqtt_engine::codec::{decode, Packet, Protocol};
 
 mod args;
+mod calc;
+mod exec;
 mod hexfmt;
 mod net;
 mod pubsub;
+mod rpc;
 mod summary;
 
 #[derive(Parser)]
@@ -81,6 +86,12 @@ enum Command {
     /// Subscribe and print messages from a broker over TCP or TLS (options as mosquitto_sub's).
     #[command(disable_help_flag = true)]
     Sub(Box<pubsub::SubArgs>),
+    /// Send a request and print its answers: one, a stream, or many (MQTT 5 request/response).
+    #[command(disable_help_flag = true)]
+    Call(Box<rpc::CallArgs>),
+    /// Answer requests on a topic filter: echo, a calculator, or a shell command (MQTT 5).
+    #[command(disable_help_flag = true)]
+    Serve(Box<rpc::ServeArgs>),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +108,8 @@ fn main() -> ExitCode {
         Command::Encode { protocol, json } => run_encode(protocol.into(), json),
         Command::Pub(args) => return pubsub::run_pub(*args),
         Command::Sub(args) => return pubsub::run_sub(*args),
+        Command::Call(args) => return rpc::run_call(*args),
+        Command::Serve(args) => return rpc::run_serve(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,12 +27,14 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Exit status when -W ran out, as mosquitto_sub's (MOSQ_ERR_TIMEOUT).
 const EXIT_TIMED_OUT: u8 = 27;
 
-fn install_interrupt_handler() -> Result<(), String> {
+/// Notes Ctrl-C (and SIGTERM) in a flag that [`interrupted`] reads.
+pub(crate) fn install_interrupt_handler() -> Result<(), String> {
     ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst))
         .map_err(|e| format!("cannot handle Ctrl-C: {e}"))
 }
 
-fn interrupted() -> bool {
+/// Ctrl-C (or SIGTERM) has come.
+pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
