@@ -49,6 +49,7 @@ unit:
 nostd:
 	$(CARGO) build -p mqtt-engine --no-default-features --target $(THUMB)
 	$(CARGO) build -p mqtt-engine --no-default-features --features serde --target $(THUMB)
+	$(CARGO) build -p mqtt-engine --no-default-features --features json --target $(THUMB)
 
 vectors-peer:
 	python3 tests/vectors/generate.py --check
