@@ -11,9 +11,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_SECONDS_CI ?= 30
 THUMB := thumbv7em-none-eabihf
 
-.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer conformance fuzz-ci cli-test broker-deps
+.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer conformance fuzz-ci cli-test broker-deps pydeps
 
-test: setup lint broker-deps unit nostd vectors-peer conformance fuzz-ci
+test: setup lint broker-deps pydeps unit nostd vectors-peer conformance fuzz-ci
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ {p += $$4; f += $$6} END {print "cargo test: " p " passed, " f " failed"}' target/unit-tests.log
 
@@ -35,6 +35,19 @@ broker-deps:
 	else \
 		$(APT) install -y -q $(BROKER_PKGS) \
 		|| { $(APT) update -q && $(APT) install -y -q $(BROKER_PKGS); }; \
+	fi
+
+# The CLI's interop tests run peers written with paho-mqtt (cli/tests/peers/)
+# with .venv/bin/python; they fail (never skip) without it. python3-venv is
+# installed only if `python3 -m venv` cannot make the environment.
+PAHO := paho-mqtt==2.1.0
+pydeps:
+	@if .venv/bin/python -c 'import sys, paho.mqtt as m; sys.exit(m.__version__ != "2.1.0")' 2>/dev/null; then \
+		echo "pydeps: .venv has $(PAHO)"; \
+	else \
+		python3 -m venv --clear .venv \
+		|| { $(APT) install -y -q python3-venv && python3 -m venv --clear .venv; }; \
+		.venv/bin/python -m pip install -q --disable-pip-version-check '$(PAHO)'; \
 	fi
 
 lint:
