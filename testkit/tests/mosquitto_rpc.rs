@@ -175,3 +175,59 @@ fn a_broadcast_query_collects_every_answer() {
         assert_eq!(s.join().unwrap(), 1);
     }
 }
+
+/// JSON-RPC over per-device topics between two MQTT 3.1.1 clients through
+/// mosquitto: the gateway calls, the device answers each call by its id.
+#[test]
+fn json_rpc_between_311_clients_through_mosquitto() {
+    use mqtt_engine::codec::Protocol;
+    let _deadline = Deadline::new("json_rpc_between_311_clients_through_mosquitto", secs(60));
+    let broker = Mosquitto::start("");
+    let v311 = |id: &str| Options { protocol: Protocol::V311, ..opts(id, 1) };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let port = broker.port();
+    let device = {
+        let stop = stop.clone();
+        let opts = v311("device-d7");
+        thread::spawn(move || {
+            let mut d = Driver::new(port, opts);
+            d.connect();
+            d.cmd(|c, now| c.serve_device(now, "d7")).unwrap();
+            d.run_until(secs(5), |e| matches!(e, Event::Subscribed(_)).then_some(()));
+            ready_tx.send(()).unwrap();
+            let mut answered = 0;
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(r) = d.try_run_until(ms(50), |e| match e {
+                    Event::Request(r) => Some(r.clone()),
+                    _ => None,
+                }) {
+                    let call =
+                        mqtt_engine::rpc::jsonrpc::parse_request(&r.publish.payload).unwrap();
+                    let answer =
+                        format!("{{\"echo\":{}}}", call.params.unwrap_or_else(|| "null".into()));
+                    d.cmd(|c, now| c.respond(now, r.id, Response::ok(answer))).unwrap();
+                    answered += 1;
+                }
+            }
+            answered
+        })
+    };
+    ready_rx.recv_timeout(secs(10)).unwrap();
+    let mut d = Driver::new(port, v311("gateway-1"));
+    d.connect();
+    let ids: Vec<RequestId> = (0..20)
+        .map(|i| {
+            let params = format!("[{i}]");
+            d.cmd(|c, now| c.call_device(now, "d7", "echo", Some(&params), secs(10))).unwrap()
+        })
+        .collect();
+    let (ends, answers) = collect_all(&mut d, &ids);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(ends[id].end, End::Completed);
+        let v: serde_json::Value = serde_json::from_slice(&answers[id][0]).unwrap();
+        assert_eq!(v["result"]["echo"][0], i);
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(device.join().unwrap(), 20);
+}

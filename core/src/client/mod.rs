@@ -214,7 +214,8 @@ pub struct Client {
     requests: crate::rpc::Requests,
     /// Request PUBLISH packet identifiers awaiting their ack, to request ids.
     request_packets: alloc::collections::BTreeMap<u16, u64>,
-    response_sub: rpc::ResponseSub,
+    /// Subscriptions for answers: our response topic and devices' tx topics.
+    answer_subs: alloc::collections::BTreeMap<ByteStr, (rpc::ResponseSub, rpc::Via)>,
     responder: crate::rpc::Responder,
     /// The next request id, ours or one we serve.
     next_request: u64,
@@ -270,7 +271,7 @@ impl Client {
             correlations: crate::rpc::Correlations::new(options_seed),
             requests: crate::rpc::Requests::default(),
             request_packets: alloc::collections::BTreeMap::new(),
-            response_sub: rpc::ResponseSub::None,
+            answer_subs: alloc::collections::BTreeMap::new(),
             responder: crate::rpc::Responder::default(),
             next_request: 1,
             rpc_stats: crate::rpc::RpcStats::default(),

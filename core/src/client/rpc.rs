@@ -16,7 +16,17 @@ use alloc::string::ToString;
 use bytes::Bytes;
 use core::time::Duration;
 
-/// Where our response subscription stands.
+/// How answers on a topic are correlated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// MQTT 5 Correlation Data (our response topic).
+    Mqtt5,
+    /// The JSON-RPC `id` in the payload (a device's tx topic).
+    #[cfg(feature = "json")]
+    JsonRpc,
+}
+
+/// Where a subscription for answers stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum ResponseSub {
     /// Not made (or refused, or lost with the session).
@@ -86,35 +96,138 @@ impl Client {
         let ms = u64::try_from(req.timeout.as_millis()).unwrap_or(u64::MAX);
         msg.properties.user_properties.push((rpc::TIMEOUT_MS.into(), ms.to_string().into()));
         self.check_request(&msg)?;
-        if self.response_sub == ResponseSub::None {
-            let mut s = Subscription::new(response_topic, QoS::AtLeastOnce);
-            s.no_local = true;
-            let id = self.subscribe(now, Subscribe::new(alloc::vec![s]))?;
-            self.response_sub = ResponseSub::Pending(id);
+        let id = self.next_request;
+        self.send_request(
+            now,
+            msg,
+            response_topic,
+            Via::Mqtt5,
+            id,
+            correlation,
+            req.collect,
+            req.timeout,
+        )?;
+        Ok(RequestId(id))
+    }
+
+    /// Subscribes to an answer topic if not yet, then publishes the request
+    /// (or holds it until the SUBACK) and records it as pending.
+    #[allow(clippy::too_many_arguments)]
+    fn send_request(
+        &mut self,
+        now: Instant,
+        msg: Publish,
+        answer_topic: ByteStr,
+        via: Via,
+        id: u64,
+        correlation: Bytes,
+        collect: Collect,
+        timeout: Duration,
+    ) -> Result<(), LocalError> {
+        let state = self.answer_subs.get(&answer_topic).map_or(ResponseSub::None, |s| s.0);
+        if state == ResponseSub::None {
+            let mut s = Subscription::new(answer_topic.clone(), QoS::AtLeastOnce);
+            s.no_local = self.opts.protocol == Protocol::V5;
+            let pid = self.subscribe(now, Subscribe::new(alloc::vec![s]))?;
+            self.answer_subs.insert(answer_topic.clone(), (ResponseSub::Pending(pid), via));
         }
-        let (held, packet_id) = if self.response_sub == ResponseSub::Active {
+        let (held, packet_id) = if state == ResponseSub::Active {
             (None, self.publish(now, msg)?)
         } else {
             (Some(msg), None)
         };
-        let id = self.next_request;
-        self.next_request += 1;
+        self.next_request = id + 1;
         if let Some(pid) = packet_id {
             self.request_packets.insert(pid, id);
         }
         self.requests.insert(
             id,
             Pending {
-                collect: req.collect,
-                deadline: self.now + req.timeout,
+                collect,
+                deadline: self.now + timeout,
                 quiet_at: None,
                 responses: 0,
                 correlation,
                 held,
                 packet_id,
+                answer_topic,
             },
         );
+        Ok(())
+    }
+
+    /// Calls `method` on a device with JSON-RPC 2.0: the request goes to
+    /// `devices/{device}/rx` (QoS 1), its answer is expected on
+    /// `devices/{device}/tx`, matched by the JSON-RPC `id` (the request id).
+    /// `params` is JSON text. Works with MQTT 3.1.1 too. Outcomes as for
+    /// [`Client::request`]; an error answer is reported with status 500 and
+    /// its message.
+    #[cfg(feature = "json")]
+    pub fn call_device(
+        &mut self,
+        now: Instant,
+        device: &str,
+        method: &str,
+        params: Option<&str>,
+        timeout: Duration,
+    ) -> Result<RequestId, LocalError> {
+        self.advance(now);
+        if device.is_empty() || device.contains(['/', '+', '#']) {
+            return Err(LocalError::new(
+                Kind::Invalid,
+                ReasonCode::TOPIC_NAME_INVALID,
+                "a device id is one topic level without wildcards",
+            ));
+        }
+        if self.state != State::Connected {
+            return Err(LocalError::implementation(Kind::NotConnected, "not connected"));
+        }
+        if self.requests.pending.len() >= self.opts.rpc.max_pending {
+            return Err(LocalError::implementation(
+                Kind::QueueFull,
+                "too many requests pending (max_pending)",
+            ));
+        }
+        let id = self.next_request;
+        let payload = rpc::jsonrpc::request(id, method, params).ok_or(LocalError::new(
+            Kind::Invalid,
+            ReasonCode::PAYLOAD_FORMAT_INVALID,
+            "params is not JSON",
+        ))?;
+        let mut msg = Publish::new(rpc::jsonrpc::rx_topic(device), Bytes::from(payload));
+        msg.qos = self.opts.rpc.qos.min(self.server.maximum_qos);
+        self.check_request(&msg)?;
+        let tx: ByteStr = rpc::jsonrpc::tx_topic(device).into();
+        let correlation = Bytes::from(id.to_string());
+        self.send_request(now, msg, tx, Via::JsonRpc, id, correlation, Collect::One, timeout)?;
         Ok(RequestId(id))
+    }
+
+    /// Serves JSON-RPC requests as `device`: subscribes to
+    /// `devices/{device}/rx`; each request (a JSON-RPC request with an `id`)
+    /// becomes an [`Event::Request`] (parse it with
+    /// [`rpc::jsonrpc::parse_request`]), answered with [`Client::respond`] on
+    /// `devices/{device}/tx`: the payload is the result (JSON), or a status
+    /// and message for an error. Notifications (no `id`) arrive as plain
+    /// messages. Duplicates are handled as for [`Client::serve`]. Works with
+    /// MQTT 3.1.1 too.
+    #[cfg(feature = "json")]
+    pub fn serve_device(&mut self, now: Instant, device: &str) -> Result<u16, LocalError> {
+        self.advance(now);
+        if device.is_empty() || device.contains(['/', '+', '#']) {
+            return Err(LocalError::new(
+                Kind::Invalid,
+                ReasonCode::TOPIC_FILTER_INVALID,
+                "a device id is one topic level without wildcards",
+            ));
+        }
+        let rx: ByteStr = rpc::jsonrpc::rx_topic(device).into();
+        let id = self.subscribe(
+            now,
+            Subscribe::new(alloc::vec![Subscription::new(rx.clone(), self.opts.rpc.qos)]),
+        )?;
+        self.responder.devices.push(rx);
+        Ok(id)
     }
 
     /// Ends a pending request: [`Event::RequestDone`] with
@@ -188,7 +301,21 @@ impl Client {
         let (response_topic, correlation) = serving.key.clone();
         let qos = serving.qos.min(self.server.maximum_qos);
         let keep = serving.keep;
-        let msg = answer(response_topic, correlation, qos, remaining, response.clone());
+        let msg = match &serving.jsonrpc_id {
+            #[cfg(feature = "json")]
+            Some(jid) => {
+                let text = rpc::jsonrpc::answer(
+                    jid,
+                    response.status,
+                    response.message.as_deref(),
+                    &response.payload,
+                );
+                let mut m = Publish::new(response_topic, Bytes::from(text));
+                m.qos = qos;
+                m
+            }
+            _ => answer(response_topic, correlation, qos, remaining, response.clone()),
+        };
         let cached = msg.clone();
         self.publish(now, msg)?;
         if !response.more {
@@ -248,24 +375,31 @@ impl Client {
     /// The response subscription's SUBACK: release the requests waiting for
     /// it, or fail them with the reason code. True if it was that SUBACK.
     pub(super) fn on_response_suback(&mut self, packet_id: u16, code: ReasonCode) -> bool {
-        if self.response_sub != ResponseSub::Pending(packet_id) {
+        let Some(topic) = self
+            .answer_subs
+            .iter()
+            .find(|(_, (s, _))| *s == ResponseSub::Pending(packet_id))
+            .map(|(t, _)| t.clone())
+        else {
             return false;
-        }
+        };
         let held: alloc::vec::Vec<u64> = self
             .requests
             .pending
             .iter()
-            .filter(|(_, p)| p.held.is_some())
+            .filter(|(_, p)| p.held.is_some() && p.answer_topic == topic)
             .map(|(&id, _)| id)
             .collect();
         if code.is_error() {
-            self.response_sub = ResponseSub::None;
+            self.answer_subs.remove(&topic);
             for id in held {
                 self.end_request(id, End::SubscriptionRefused(code));
             }
             return true;
         }
-        self.response_sub = ResponseSub::Active;
+        if let Some(s) = self.answer_subs.get_mut(&topic) {
+            s.0 = ResponseSub::Active;
+        }
         let now = self.now;
         for id in held {
             let Some(msg) = self.requests.pending.get_mut(&id).and_then(|p| p.held.take()) else {
@@ -313,9 +447,7 @@ impl Client {
         for id in sent {
             self.end_request(id, End::SessionLost);
         }
-        if self.response_sub == ResponseSub::Active {
-            self.response_sub = ResponseSub::None;
-        }
+        self.answer_subs.retain(|_, (s, _)| *s != ResponseSub::Active);
     }
 
     /// Deadlines and quiet gaps that have come.
@@ -342,6 +474,15 @@ impl Client {
         } else if p.properties.response_topic.is_some() && self.responder.serves(&p.topic) {
             self.on_request(p);
         } else {
+            #[cfg(feature = "json")]
+            if self.responder.devices.contains(&p.topic) {
+                if let Some(req) = rpc::jsonrpc::parse_request(&p.payload) {
+                    if let Some(jid) = req.id {
+                        self.on_jsonrpc_request(p, jid);
+                        return;
+                    }
+                }
+            }
             self.events.push_back(Event::Message(p));
         }
     }
@@ -349,11 +490,32 @@ impl Client {
     /// A message on our response topic: consumed by the engine, acked by it
     /// even in manual-ack mode.
     pub(super) fn is_response(&self, p: &Publish) -> bool {
-        self.response_sub != ResponseSub::None && p.topic == self.response_topic()
+        self.answer_subs.get(&p.topic).is_some_and(|(s, _)| *s != ResponseSub::None)
     }
 
     fn on_response(&mut self, p: Publish) {
-        let correlation = p.properties.correlation_data.clone().unwrap_or_default();
+        let via = self.answer_subs.get(&p.topic).map_or(Via::Mqtt5, |s| s.1);
+        let (correlation, status, message) = match via {
+            Via::Mqtt5 => (
+                p.properties.correlation_data.clone().unwrap_or_default(),
+                rpc::status_of(&p.properties),
+                rpc::user_property(&p.properties, rpc::MESSAGE).cloned(),
+            ),
+            #[cfg(feature = "json")]
+            Via::JsonRpc => match rpc::jsonrpc::parse_answer(&p.payload) {
+                Some(a) => {
+                    let (status, message) = match a.error {
+                        Some((_, m)) => (rpc::STATUS_ERROR, Some(m.into())),
+                        None => (rpc::STATUS_OK, None),
+                    };
+                    (Bytes::from(a.id), Some(status), message)
+                }
+                None => {
+                    self.rpc_stats.unknown_responses += 1;
+                    return;
+                }
+            },
+        };
         let Some(&id) = self.requests.by_correlation.get(&correlation) else {
             if self.requests.recently_ended(&correlation) {
                 self.rpc_stats.late_responses += 1;
@@ -364,8 +526,6 @@ impl Client {
         };
         let more = rpc::user_property(&p.properties, rpc::STREAM)
             .is_some_and(|v| v.as_bytes().as_ref() == rpc::STREAM_MORE.as_bytes());
-        let status = rpc::status_of(&p.properties);
-        let message = rpc::user_property(&p.properties, rpc::MESSAGE).cloned();
         self.events.push_back(Event::Response(ResponseEvent {
             request: RequestId(id),
             publish: p,
@@ -388,6 +548,55 @@ impl Client {
         if done {
             self.end_request(id, End::Completed);
         }
+    }
+
+    /// A JSON-RPC request on a device rx topic we serve: keyed by (tx topic,
+    /// `id`) for duplicates, like an MQTT 5 request.
+    #[cfg(feature = "json")]
+    fn on_jsonrpc_request(&mut self, p: Publish, jid: alloc::string::String) {
+        let now = self.now;
+        let rx = p.topic.as_str();
+        let tx: ByteStr = match rx.strip_suffix("/rx") {
+            Some(base) => format!("{base}/tx").into(),
+            None => return,
+        };
+        let key = (tx, Bytes::from(jid.clone()));
+        match self.responder.cache.get(&key) {
+            Some(Cached::InProgress) => {
+                self.rpc_stats.duplicates_in_progress += 1;
+                return;
+            }
+            Some(Cached::Done { answer, until }) if *until > now => {
+                self.rpc_stats.answered_from_cache += 1;
+                let again = Publish::clone(answer);
+                let _ = self.publish(now, again);
+                return;
+            }
+            Some(Cached::Done { .. }) => {
+                self.responder.cache.remove(&key);
+            }
+            None => {}
+        }
+        if !self.responder.make_room(now, self.opts.rpc.max_cached) {
+            self.rpc_stats.busy += 1;
+            let text = rpc::jsonrpc::answer(&jid, rpc::STATUS_BUSY, Some("responder busy"), b"");
+            let mut m = Publish::new(key.0, Bytes::from(text));
+            m.qos = p.qos.min(self.server.maximum_qos);
+            let _ = self.publish(now, m);
+            return;
+        }
+        let id = self.next_request;
+        self.next_request += 1;
+        let keep = self.opts.rpc.cache_ttl;
+        self.responder.cache.insert(key.clone(), Cached::InProgress);
+        self.responder
+            .serving
+            .insert(id, Serving { key, jsonrpc_id: Some(jid), deadline: None, qos: p.qos, keep });
+        self.events.push_back(Event::Request(IncomingRequest {
+            id: RequestId(id),
+            publish: p,
+            deadline: None,
+        }));
     }
 
     fn on_request(&mut self, p: Publish) {
@@ -431,7 +640,9 @@ impl Client {
         let keep = remaining.map_or(self.opts.rpc.cache_ttl, |r| r.max(self.opts.rpc.cache_ttl));
         let deadline = remaining.map(|r| now + r);
         self.responder.cache.insert(key.clone(), Cached::InProgress);
-        self.responder.serving.insert(id, Serving { key, deadline, qos: p.qos, keep });
+        self.responder
+            .serving
+            .insert(id, Serving { key, jsonrpc_id: None, deadline, qos: p.qos, keep });
         self.events.push_back(Event::Request(IncomingRequest {
             id: RequestId(id),
             publish: p,

@@ -16,6 +16,9 @@
 //! Every request ends exactly once, with one [`RequestDone`] event; its
 //! answers come before it as [`ResponseEvent`]s.
 
+#[cfg(feature = "json")]
+pub mod jsonrpc;
+
 use crate::codec::{ByteStr, Properties, Publish, QoS, ReasonCode};
 use crate::time::Instant;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -308,6 +311,8 @@ pub(crate) struct Pending {
     pub(crate) held: Option<Publish>,
     /// The request PUBLISH's packet identifier, until its PUBACK.
     pub(crate) packet_id: Option<u16>,
+    /// The topic its answers come on (whose subscription it may wait for).
+    pub(crate) answer_topic: ByteStr,
 }
 
 /// Our requests: by id, by Correlation Data, and by deadline.
@@ -382,7 +387,11 @@ pub(crate) enum Cached {
 /// A request we are handling.
 #[derive(Clone, Debug)]
 pub(crate) struct Serving {
+    /// (Response Topic, Correlation Data), or for JSON-RPC (the device's tx
+    /// topic, the request `id` as JSON text).
     pub(crate) key: (ByteStr, Bytes),
+    /// For JSON-RPC: the request `id` as JSON text, echoed in the answer.
+    pub(crate) jsonrpc_id: Option<alloc::string::String>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) qos: QoS,
     /// How long the answer is remembered, at least.
@@ -394,6 +403,9 @@ pub(crate) struct Serving {
 pub(crate) struct Responder {
     /// Served topic filters (the filter a `$share/{group}/` one shares).
     pub(crate) filters: Vec<ByteStr>,
+    /// Devices served with JSON-RPC: their rx topics.
+    #[cfg(feature = "json")]
+    pub(crate) devices: Vec<ByteStr>,
     pub(crate) serving: BTreeMap<u64, Serving>,
     pub(crate) cache: BTreeMap<(ByteStr, Bytes), Cached>,
 }
