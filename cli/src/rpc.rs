@@ -429,6 +429,9 @@ fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             "serve needs MQTT 5 (Response Topic, Correlation Data): drop -V 311".to_string()
         );
     }
+    if args.stream && args.exec.is_none() {
+        return Err("--stream streams the output of --exec CMD: give --exec".to_string());
+    }
     let handler = match (&args.exec, args.echo, args.calculator) {
         (Some(c), _, _) => Handler::Exec {
             command: c.clone(),

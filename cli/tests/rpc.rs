@@ -564,7 +564,7 @@ fn serve_answers_a_paho_requester() {
 }
 
 #[test]
-fn call_and_serve_refuse_mqtt_3_1_1() {
+fn call_and_serve_refuse_mqtt_3_1_1_and_stream_without_exec() {
     // Refused before any connection is attempted: no broker needed.
     let got = Proc::spawn(BIN, &["call", "-V", "311", "-p", "1", "svc/x", "1"], None).finish();
     assert_eq!(got.status.code(), Some(1), "{got:#?}");
@@ -579,4 +579,7 @@ fn call_and_serve_refuse_mqtt_3_1_1() {
         got.stderr,
         "mqtt-engine: serve needs MQTT 5 (Response Topic, Correlation Data): drop -V 311"
     );
+    let got = Proc::spawn(BIN, &["serve", "-p", "1", "svc/x", "--echo", "--stream"], None).finish();
+    assert_eq!(got.status.code(), Some(1), "{got:#?}");
+    assert_eq!(got.stderr, "mqtt-engine: --stream streams the output of --exec CMD: give --exec");
 }
