@@ -428,7 +428,7 @@ fn no_responders_fails_fast_on_puback_0x10() {
 }
 
 #[test]
-fn a_subscriber_that_never_answers_times_out() {
+fn a_subscriber_that_never_answers_times_out_and_ctrl_c_cancels() {
     let broker = Mosquitto::start("");
     let port = broker.port().to_string();
     // A plain subscriber: the broker has a match (no PUBACK 0x10), nobody answers.
@@ -446,10 +446,33 @@ fn a_subscriber_that_never_answers_times_out() {
     assert_eq!(got.status.code(), Some(27), "{got:#?}");
     assert_eq!(got.json(), [json!({"end": "timeout", "responses": 0})]);
 
+    // Ctrl-C while waiting cancels the request and says so.
+    let p = broker.port().to_string();
+    let mut waiting = Proc::spawn(
+        BIN,
+        &["call", "-d", "-p", &p, "svc/mute", "still there?", "--timeout", "15000", "--json"],
+        None,
+    );
+    waiting.wait_stderr("-> PUBLISH \"svc/mute\"");
+    waiting.interrupt();
+    let got = waiting.finish();
+    assert_eq!(got.status.code(), Some(1), "{got:#?}");
+    assert!(
+        got.stderr.ends_with("mqtt-engine: interrupted: the request was cancelled"),
+        "{got:#?}"
+    );
+    assert!(got.stderr.contains("-> DISCONNECT 0x00"), "{got:#?}");
+    assert_eq!(got.json(), [json!({"end": "cancelled", "responses": 0})]);
+    assert!(got.took < Duration::from_secs(5), "{got:#?}");
+
     silent.interrupt();
     let heard = silent.finish();
     heard.ok();
-    assert_eq!(heard.lines(), ["anyone?", ""], "the requests did reach the subscriber");
+    assert_eq!(
+        heard.lines(),
+        ["anyone?", "", "still there?"],
+        "the requests reached the subscriber"
+    );
 }
 
 #[test]
