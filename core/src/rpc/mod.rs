@@ -18,6 +18,8 @@
 
 #[cfg(feature = "json")]
 pub mod jsonrpc;
+#[cfg(feature = "json")]
+pub mod mcp;
 
 use crate::codec::{ByteStr, Properties, Publish, QoS, ReasonCode};
 use crate::time::Instant;
