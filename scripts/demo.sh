@@ -1,30 +1,52 @@
 #!/usr/bin/env bash
-# make demo: decode a real MQTT 5.0 exchange (mosquitto_pub and mosquitto,
-# captured on loopback) with the mqtt-engine command-line tool.
+# make demo: the request/response pattern end to end. Starts mosquitto on a
+# free loopback port with a generated configuration (installing it first if it
+# is missing and we may), runs `mqtt-engine demo` against it, prints the
+# summary, and cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-capture=tests/captures/mosquitto-pub-v5.txt
-cargo build -q -p mqtt-engine-cli
-bin=target/debug/mqtt-engine
 
-echo "A real MQTT 5.0 exchange decoded by mqtt-engine ($capture):"
-grep '^#' "$capture" | sed 's/^# /    /'
+mosquitto="$(command -v mosquitto || true)"
+[ -n "$mosquitto" ] || { [ -x /usr/sbin/mosquitto ] && mosquitto=/usr/sbin/mosquitto; } || true
+if [ -z "$mosquitto" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "demo: installing mosquitto (Debian package)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q mosquitto >/dev/null \
+            || { apt-get update -q >/dev/null && apt-get install -y -q mosquitto >/dev/null; }
+        mosquitto="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+    else
+        echo "demo: mosquitto is missing; install it (apt-get install mosquitto) and run make demo again" >&2
+        exit 1
+    fi
+fi
+
+cargo build -q --release -p mqtt-engine-cli
+bin=target/release/mqtt-engine
+
+dir="$(mktemp -d)"
+pid=""
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+cat > "$dir/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+set_tcp_nodelay true
+persistence false
+max_inflight_messages 100
+max_queued_messages 5000
+CONF
+"$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    sleep 0.05
+done
+echo "mosquitto $("$mosquitto" -h 2>/dev/null | head -1 | awk '{print $3}') on 127.0.0.1:$port (config and log in a temporary directory, removed at the end)"
 echo
-while read -r dir hex; do
-    case "$dir" in
-        C) arrow="client -> broker" ;;
-        S) arrow="broker -> client" ;;
-        *) continue ;;
-    esac
-    printf '%s  %s\n' "$arrow" "$("$bin" decode --protocol 5 --summary "$hex")"
-    printf '                  %s\n' "$("$bin" decode --protocol 5 "$hex")"
-done < <(grep -v '^#' "$capture")
-echo
-echo "The JSON form goes back to the same bytes:"
-json='{"type":"publish","qos":1,"packet_identifier":7,"topic_name":"demo/t","properties":{"user_properties":[["k","v"]]},"payload_hex":"6869"}'
-echo "    \$ mqtt-engine encode '$json'"
-echo "    $("$bin" encode --protocol 5 "$json")"
-echo
-echo "Bad input is refused with its reason code and where the fault is:"
-echo "    \$ mqtt-engine decode 30 06 00 03 61 2f 23 00"
-"$bin" decode 30 06 00 03 61 2f 23 00 2>&1 | sed 's/^/    /' || true
+"$bin" demo --host 127.0.0.1 --port "$port"

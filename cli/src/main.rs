@@ -19,6 +19,7 @@ use mqtt_engine::codec::{decode, Packet, Protocol};
 
 mod args;
 mod calc;
+mod demo;
 mod exec;
 mod hexfmt;
 mod net;
@@ -92,6 +93,15 @@ enum Command {
     /// Answer requests on a topic filter: echo, a calculator, or a shell command (MQTT 5).
     #[command(disable_help_flag = true)]
     Serve(Box<rpc::ServeArgs>),
+    /// Run the request/response scenario against a broker and print a summary (`make demo`).
+    Demo {
+        /// Broker host.
+        #[arg(long, default_value = "localhost")]
+        host: String,
+        /// Broker port.
+        #[arg(long, short = 'p', default_value_t = 1883)]
+        port: u16,
+    },
 }
 
 fn main() -> ExitCode {
@@ -110,6 +120,9 @@ fn main() -> ExitCode {
         Command::Sub(args) => return pubsub::run_sub(*args),
         Command::Call(args) => return rpc::run_call(*args),
         Command::Serve(args) => return rpc::run_serve(*args),
+        Command::Demo { host, port } => {
+            return demo::run(net::Endpoint { host, port, tls: None });
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
