@@ -87,14 +87,17 @@ fn instance(
     })
 }
 
+/// Each request's answers and how it ended.
+type Outcomes = BTreeMap<RequestId, (Vec<Bytes>, End)>;
+
 /// Runs the requester until `ids` have all ended; returns each request's
 /// answers and end, and each answer's latency from `sent`.
 fn wait_all(
     s: &mut Session,
     ids: &[RequestId],
     sent: &BTreeMap<RequestId, StdInstant>,
-) -> Result<(BTreeMap<RequestId, (Vec<Bytes>, End)>, Vec<Duration>), String> {
-    let mut out: BTreeMap<RequestId, (Vec<Bytes>, End)> = BTreeMap::new();
+) -> Result<(Outcomes, Vec<Duration>), String> {
+    let mut out = Outcomes::new();
     let mut latencies = Vec::new();
     let mut ended = 0;
     let until = StdInstant::now() + Duration::from_secs(30);
