@@ -105,8 +105,8 @@ pub enum McpServerEvent {
         /// The `params` (`null` when absent).
         params: Value,
     },
-    /// A JSON-RPC response from a client (to a request the host sent with
-    /// [`McpServer::notify`]-like raw messages); given as received.
+    /// A JSON-RPC response from a client on the RPC topic, given as received
+    /// (this layer sends no requests to clients itself, so it correlates none).
     Response {
         /// The MCP client's id.
         client: String,
