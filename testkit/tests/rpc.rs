@@ -491,3 +491,37 @@ fn respond_in_a_stream() {
         assert_eq!(user(&a.properties, "rpc-stream").as_deref(), more.then_some("more"));
     }
 }
+
+/// Only a redelivery of the same request is a duplicate: a request without
+/// Correlation Data is never taken for one, and a different request that
+/// reuses a Response Topic and Correlation Data is handled as new.
+#[test]
+fn only_the_same_request_is_a_duplicate() {
+    let mut p = server();
+    let request = |payload: &'static [u8], correlation: Option<&'static [u8]>| {
+        let mut m = Publish::new("svc/calc", payload);
+        m.properties.response_topic = Some("rr/resp".into());
+        m.properties.correlation_data = correlation.map(Bytes::from_static);
+        m
+    };
+    for correlation in [None, Some(&b"fixed"[..])] {
+        for payload in [&b"1+1"[..], &b"2+2"[..]] {
+            p.send(request(payload, correlation));
+            let events = p.take_events();
+            let Some(Event::Request(r)) = events.last() else {
+                panic!(
+                    "{payload:?} with {correlation:?} not delivered: {events:?}, {:?}",
+                    p.client.rpc_stats()
+                )
+            };
+            assert_eq!(&r.publish.payload[..], payload);
+            p.client.respond(p.now, r.id, Response::ok(payload)).unwrap();
+            let Packet::Publish(a) = p.expect() else { panic!() };
+            assert_eq!(&a.payload[..], payload, "the answer to this request, not a cached one");
+        }
+    }
+    // The same request again is still a duplicate, answered from the cache.
+    p.send(request(b"2+2", Some(b"fixed")));
+    assert!(p.take_events().is_empty());
+    assert_eq!(p.client.rpc_stats().answered_from_cache, 1);
+}

@@ -8,7 +8,7 @@ use crate::codec::{
 };
 use crate::rpc::{
     self, Cached, Collect, End, IncomingRequest, Pending, Request, RequestDone, RequestId,
-    Response, ResponseEvent, Serving,
+    Response, ResponseEvent, Seen, Serving,
 };
 use crate::time::Instant;
 use alloc::format;
@@ -291,9 +291,10 @@ impl Client {
         let remaining = serving.deadline.map(|d| d.saturating_duration_since(self.now));
         if remaining.is_some_and(|r| r.is_zero()) {
             // The requester has given up: no answer [DESIGN §6].
-            let s = self.responder.serving.remove(&request.0);
-            if let Some(s) = s {
-                self.responder.cache.remove(&s.key);
+            if let Some(s) = self.responder.serving.remove(&request.0) {
+                if s.fingerprint.is_some() {
+                    self.responder.cache.remove(&s.key);
+                }
             }
             self.rpc_stats.expired_requests += 1;
             return Ok(());
@@ -322,7 +323,10 @@ impl Client {
             if let Some(s) = self.responder.serving.remove(&request.0) {
                 let until = self.now + keep;
                 let answer = alloc::boxed::Box::new(cached);
-                self.responder.cache.insert(s.key, Cached::Done { answer, until });
+                if let Some(fingerprint) = s.fingerprint {
+                    let done = Cached::Done { answer, until, fingerprint };
+                    self.responder.cache.insert(s.key, done);
+                }
             }
         }
         Ok(())
@@ -550,6 +554,25 @@ impl Client {
         }
     }
 
+    /// True if the request under `key` with fingerprint `fp` was seen: a
+    /// duplicate in progress is dropped, one already answered gets the
+    /// remembered answer again.
+    fn answered_before(&mut self, key: &(ByteStr, Bytes), fp: u64) -> bool {
+        match self.responder.seen(key, fp, self.now) {
+            Seen::InProgress => {
+                self.rpc_stats.duplicates_in_progress += 1;
+                true
+            }
+            Seen::Answered(again) => {
+                self.rpc_stats.answered_from_cache += 1;
+                let now = self.now;
+                let _ = self.publish(now, *again);
+                true
+            }
+            Seen::New => false,
+        }
+    }
+
     /// A JSON-RPC request on a device rx topic we serve: keyed by (tx topic,
     /// `id`) for duplicates, like an MQTT 5 request.
     #[cfg(feature = "json")]
@@ -561,21 +584,9 @@ impl Client {
             None => return,
         };
         let key = (tx, Bytes::from(jid.clone()));
-        match self.responder.cache.get(&key) {
-            Some(Cached::InProgress) => {
-                self.rpc_stats.duplicates_in_progress += 1;
-                return;
-            }
-            Some(Cached::Done { answer, until }) if *until > now => {
-                self.rpc_stats.answered_from_cache += 1;
-                let again = Publish::clone(answer);
-                let _ = self.publish(now, again);
-                return;
-            }
-            Some(Cached::Done { .. }) => {
-                self.responder.cache.remove(&key);
-            }
-            None => {}
+        let fp = rpc::fingerprint(&p);
+        if self.answered_before(&key, fp) {
+            return;
         }
         if !self.responder.make_room(now, self.opts.rpc.max_cached) {
             self.rpc_stats.busy += 1;
@@ -588,10 +599,16 @@ impl Client {
         let id = self.next_request;
         self.next_request += 1;
         let keep = self.opts.rpc.cache_ttl;
-        self.responder.cache.insert(key.clone(), Cached::InProgress);
-        self.responder
-            .serving
-            .insert(id, Serving { key, jsonrpc_id: Some(jid), deadline: None, qos: p.qos, keep });
+        self.responder.cache.insert(key.clone(), Cached::InProgress { fingerprint: fp });
+        let serving = Serving {
+            key,
+            fingerprint: Some(fp),
+            jsonrpc_id: Some(jid),
+            deadline: None,
+            qos: p.qos,
+            keep,
+        };
+        self.responder.serving.insert(id, serving);
         self.events.push_back(Event::Request(IncomingRequest {
             id: RequestId(id),
             publish: p,
@@ -603,22 +620,12 @@ impl Client {
         let now = self.now;
         let response_topic = p.properties.response_topic.clone().unwrap_or_default();
         let correlation = p.properties.correlation_data.clone().unwrap_or_default();
+        // Without Correlation Data nothing tells a duplicate from another
+        // request: such requests are never taken for duplicates.
+        let fp = (!correlation.is_empty()).then(|| rpc::fingerprint(&p));
         let key = (response_topic, correlation);
-        match self.responder.cache.get(&key) {
-            Some(Cached::InProgress) => {
-                self.rpc_stats.duplicates_in_progress += 1;
-                return;
-            }
-            Some(Cached::Done { answer, until }) if *until > now => {
-                self.rpc_stats.answered_from_cache += 1;
-                let again = Publish::clone(answer);
-                let _ = self.publish(now, again);
-                return;
-            }
-            Some(Cached::Done { .. }) => {
-                self.responder.cache.remove(&key);
-            }
-            None => {}
+        if fp.is_some_and(|fp| self.answered_before(&key, fp)) {
+            return;
         }
         let remaining = match rpc::user_property(&p.properties, rpc::TIMEOUT_MS) {
             Some(ms) => ms.parse::<u64>().ok().map(Duration::from_millis),
@@ -628,7 +635,7 @@ impl Client {
             self.rpc_stats.expired_requests += 1;
             return;
         }
-        if !self.responder.make_room(now, self.opts.rpc.max_cached) {
+        if fp.is_some() && !self.responder.make_room(now, self.opts.rpc.max_cached) {
             self.rpc_stats.busy += 1;
             let busy = Response::error(rpc::STATUS_BUSY, "responder busy: too many requests");
             let msg = answer(key.0, key.1, p.qos.min(self.server.maximum_qos), remaining, busy);
@@ -639,10 +646,12 @@ impl Client {
         self.next_request += 1;
         let keep = remaining.map_or(self.opts.rpc.cache_ttl, |r| r.max(self.opts.rpc.cache_ttl));
         let deadline = remaining.map(|r| now + r);
-        self.responder.cache.insert(key.clone(), Cached::InProgress);
-        self.responder
-            .serving
-            .insert(id, Serving { key, jsonrpc_id: None, deadline, qos: p.qos, keep });
+        if let Some(fingerprint) = fp {
+            self.responder.cache.insert(key.clone(), Cached::InProgress { fingerprint });
+        }
+        let serving =
+            Serving { key, fingerprint: fp, jsonrpc_id: None, deadline, qos: p.qos, keep };
+        self.responder.serving.insert(id, serving);
         self.events.push_back(Event::Request(IncomingRequest {
             id: RequestId(id),
             publish: p,

@@ -378,12 +378,36 @@ impl Requests {
 }
 
 /// A responder's memory of one request, by (Response Topic, Correlation Data).
+/// A later request under the same key is a duplicate only if it is the same
+/// request: the same [`fingerprint`] of topic and payload.
 #[derive(Clone, Debug)]
 pub(crate) enum Cached {
     /// Being handled: duplicates are dropped.
-    InProgress,
+    InProgress { fingerprint: u64 },
     /// Answered: duplicates get this answer again, until `until`.
-    Done { answer: alloc::boxed::Box<Publish>, until: Instant },
+    Done { answer: alloc::boxed::Box<Publish>, until: Instant, fingerprint: u64 },
+}
+
+/// What makes a redelivery the same request: its topic and payload
+/// (FNV-1a, 64 bits).
+pub(crate) fn fingerprint(p: &Publish) -> u64 {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    let bytes = p.topic.as_bytes().iter().chain(&[0xFF]).chain(p.payload.iter());
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
+/// What the cache says of a request that arrived.
+pub(crate) enum Seen {
+    /// The same request is being handled: drop this one.
+    InProgress,
+    /// The same request was answered: send this answer again.
+    Answered(alloc::boxed::Box<Publish>),
+    /// Not seen (or another request under the same key, now forgotten).
+    New,
 }
 
 /// A request we are handling.
@@ -392,6 +416,9 @@ pub(crate) struct Serving {
     /// (Response Topic, Correlation Data), or for JSON-RPC (the device's tx
     /// topic, the request `id` as JSON text).
     pub(crate) key: (ByteStr, Bytes),
+    /// The request's fingerprint, when its answer is remembered (not for a
+    /// request without Correlation Data: nothing tells its duplicates apart).
+    pub(crate) fingerprint: Option<u64>,
     /// For JSON-RPC: the request `id` as JSON text, echoed in the answer.
     pub(crate) jsonrpc_id: Option<alloc::string::String>,
     pub(crate) deadline: Option<Instant>,
@@ -420,6 +447,25 @@ impl Responder {
         }
         self.cache.retain(|_, c| !matches!(c, Cached::Done { until, .. } if *until <= now));
         self.cache.len() < max
+    }
+
+    /// Looks a request up: the same request in progress or answered (and
+    /// still remembered) under `key`, or new. A different request under the
+    /// same key replaces the entry.
+    pub(crate) fn seen(&mut self, key: &(ByteStr, Bytes), fp: u64, now: Instant) -> Seen {
+        match self.cache.get(key) {
+            Some(Cached::InProgress { fingerprint }) if *fingerprint == fp => Seen::InProgress,
+            Some(Cached::Done { answer, until, fingerprint })
+                if *fingerprint == fp && *until > now =>
+            {
+                Seen::Answered(answer.clone())
+            }
+            Some(_) => {
+                self.cache.remove(key);
+                Seen::New
+            }
+            None => Seen::New,
+        }
     }
 
     pub(crate) fn serves(&self, topic: &str) -> bool {
