@@ -10,7 +10,9 @@
 //! 4. a duplicate request (same Correlation Data) answered from the
 //!    responder's cache, the handler running once;
 //! 5. a call to a service nobody offers, failing fast on the broker's PUBACK
-//!    0x10 instead of waiting for its timeout.
+//!    0x10 instead of waiting for its timeout;
+//! 6. an MCP server discovered and initialized by an MCP client (MCP over
+//!    MQTT), its tool called, then seen going offline.
 
 use crate::net::{Endpoint, Session};
 use mqtt_engine::client::{Event, Options};
@@ -262,5 +264,6 @@ fn requester(endpoint: &Endpoint, counts: &[Arc<AtomicUsize>; 2]) -> Result<(), 
         ms(t.elapsed()),
         crate::rpc::end_name(answers[&id].1)
     );
-    s.disconnect()
+    s.disconnect()?;
+    crate::mcp::demo(endpoint)
 }

@@ -22,6 +22,7 @@ mod calc;
 mod demo;
 mod exec;
 mod hexfmt;
+mod mcp;
 mod net;
 mod pubsub;
 mod rpc;
@@ -93,6 +94,9 @@ enum Command {
     /// Answer requests on a topic filter: echo, a calculator, or a shell command (MQTT 5).
     #[command(disable_help_flag = true)]
     Serve(Box<rpc::ServeArgs>),
+    /// List the MCP servers that announce their presence (MCP over MQTT), with their instances.
+    #[command(disable_help_flag = true)]
+    Discover(Box<mcp::DiscoverArgs>),
     /// Run the request/response scenario against a broker and print a summary (`make demo`).
     Demo {
         /// Broker host.
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Sub(args) => return pubsub::run_sub(*args),
         Command::Call(args) => return rpc::run_call(*args),
         Command::Serve(args) => return rpc::run_serve(*args),
+        Command::Discover(args) => return mcp::run_discover(*args),
         Command::Demo { host, port } => {
             return demo::run(net::Endpoint { host, port, tls: None });
         }

@@ -606,3 +606,51 @@ fn call_and_serve_refuse_mqtt_3_1_1_and_stream_without_exec() {
     assert_eq!(got.status.code(), Some(1), "{got:#?}");
     assert_eq!(got.stderr, "mqtt-engine: --stream streams the output of --exec CMD: give --exec");
 }
+
+/// `discover` lists MCP servers from their retained presence (published here
+/// by mosquitto_pub, a peer nobody here wrote), as JSON and as text, and a
+/// server-name filter narrows the list.
+#[test]
+fn discover_lists_mcp_servers_from_retained_presence() {
+    let broker = Mosquitto::start("");
+    let port = broker.port().to_string();
+    let servers = [
+        ("srv-1", "tools/weather", "Weather"),
+        ("srv-2", "tools/weather", "Weather"),
+        ("srv-3", "tools/maps", "Maps"),
+    ];
+    for (id, name, description) in servers {
+        let presence = json!({"jsonrpc": "2.0", "method": "notifications/server/online",
+            "params": {"server_name": name, "description": description}})
+        .to_string();
+        let topic = format!("$mcp-server/presence/{id}/{name}");
+        let args = ["-p", &port, "-V", "mqttv5", "-r", "-q", "1", "-t", &topic, "-m", &presence];
+        Proc::spawn("mosquitto_pub", &args, None).finish().ok();
+    }
+    let listed =
+        Proc::spawn(BIN, &["discover", "-p", &port, "--json", "--wait", "300"], None).finish();
+    let mut got: Vec<(String, String, String)> = listed
+        .ok()
+        .json()
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            (s("server_name"), s("server_id"), s("description"))
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String, String)> = [servers[2], servers[0], servers[1]]
+        .iter()
+        .map(|(id, name, d)| (name.to_string(), id.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    let weather = Proc::spawn(
+        BIN,
+        &["discover", "-p", &port, "--filter", "tools/weather", "--wait", "300"],
+        None,
+    )
+    .finish();
+    let text = &weather.ok().stdout;
+    assert!(text.contains("tools/weather (2 instances)"), "{text}");
+    assert!(text.contains("srv-1  Weather") && !text.contains("maps"), "{text}");
+}
