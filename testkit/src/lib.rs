@@ -2,8 +2,11 @@
 //!
 //! - [`pair`]: a client and a scripted broker over an in-memory link that
 //!   splits writes, on simulated time (the session and request/response tests).
+//! - [`hub`]: several clients and a small in-memory broker on simulated time
+//!   (clients talking to each other: requesters and responders).
 //! - helpers shared by codec tests.
 
+pub mod hub;
 pub mod mosquitto;
 pub mod net;
 pub mod pair;
