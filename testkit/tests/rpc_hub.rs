@@ -42,12 +42,13 @@ fn answer_all(hub: &mut Hub, r: usize, f: impl Fn(&[u8]) -> Vec<u8>) -> usize {
     n
 }
 
-fn ends(
-    hub: &mut Hub,
-    i: usize,
-) -> (BTreeMap<RequestId, RequestDone>, BTreeMap<RequestId, Vec<Vec<u8>>>) {
+/// Answers by request.
+type Answers = BTreeMap<RequestId, Vec<Vec<u8>>>;
+
+/// How client `i`'s requests ended, and their answers.
+fn ends(hub: &mut Hub, i: usize) -> (BTreeMap<RequestId, RequestDone>, Answers) {
     let mut done = BTreeMap::new();
-    let mut answers: BTreeMap<RequestId, Vec<Vec<u8>>> = BTreeMap::new();
+    let mut answers = Answers::new();
     for e in hub.events(i) {
         match e {
             Event::Response(r) => {
