@@ -66,15 +66,7 @@ impl Client {
         if self.opts.protocol != Protocol::V5 {
             return Err(v5_only());
         }
-        if self.state != State::Connected {
-            return Err(LocalError::implementation(Kind::NotConnected, "not connected"));
-        }
-        if self.requests.pending.len() >= self.opts.rpc.max_pending {
-            return Err(LocalError::implementation(
-                Kind::QueueFull,
-                "too many requests pending (max_pending)",
-            ));
-        }
+        self.check_can_request()?;
         let correlation = match req.correlation_data {
             Some(c) => c,
             None => self.correlations.next(),
@@ -179,15 +171,7 @@ impl Client {
                 "a device id is one topic level without wildcards",
             ));
         }
-        if self.state != State::Connected {
-            return Err(LocalError::implementation(Kind::NotConnected, "not connected"));
-        }
-        if self.requests.pending.len() >= self.opts.rpc.max_pending {
-            return Err(LocalError::implementation(
-                Kind::QueueFull,
-                "too many requests pending (max_pending)",
-            ));
-        }
+        self.check_can_request()?;
         let id = self.next_request;
         let payload = rpc::jsonrpc::request(id, method, params).ok_or(LocalError::new(
             Kind::Invalid,
@@ -353,6 +337,20 @@ impl Client {
             Some(info) => format!("{}/replies", info.trim_end_matches('/')).into(),
             None => format!("{}/{}", self.opts.rpc.response_prefix, self.client_id).into(),
         }
+    }
+
+    /// A new request needs a connection and room in the pending table.
+    fn check_can_request(&self) -> Result<(), LocalError> {
+        if self.state != State::Connected {
+            return Err(LocalError::implementation(Kind::NotConnected, "not connected"));
+        }
+        if self.requests.pending.len() >= self.opts.rpc.max_pending {
+            return Err(LocalError::implementation(
+                Kind::QueueFull,
+                "too many requests pending (max_pending)",
+            ));
+        }
+        Ok(())
     }
 
     /// The checks `publish` would make, for a request held until SUBACK.
