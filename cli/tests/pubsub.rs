@@ -8,186 +8,17 @@
 // Tests fail loudly: an unwrap is an assertion.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
+use std::process::Command;
+use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{Done, Input, Proc, BIN};
 use mqtt_engine_testkit::mosquitto::Mosquitto;
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_mqtt-engine");
-
-/// The longest any one child process may run.
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// A child process with its output collected by threads.
-struct Proc {
-    what: String,
-    child: Child,
-    /// Stdin kept open ([`Input::Open`]).
-    stdin: Option<ChildStdin>,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr_lines: mpsc::Receiver<String>,
-    stderr_seen: Vec<String>,
-    started: Instant,
-}
-
-/// How a child process ended.
-#[derive(Debug)]
-struct Done {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Done {
-    fn ok(&self) -> &Self {
-        assert!(self.status.success(), "expected success: {self:#?}");
-        self
-    }
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-}
-
-/// What a child process reads.
-enum Input<'a> {
-    /// Nothing (end of file at once).
-    None,
-    /// These bytes, then end of file.
-    Data(&'a [u8]),
-    /// A pipe that stays open while the process runs.
-    Open,
-}
-
-impl Proc {
-    fn spawn(program: &str, args: &[&str], input: Input<'_>) -> Proc {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(if matches!(input, Input::None) { Stdio::null() } else { Stdio::piped() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        let mut kept = None;
-        match input {
-            Input::None => {}
-            Input::Data(data) => {
-                let mut pipe = child.stdin.take().unwrap();
-                let data = data.to_vec();
-                thread::spawn(move || {
-                    let _ = pipe.write_all(&data);
-                });
-            }
-            Input::Open => kept = child.stdin.take(),
-        }
-        let mut out = child.stdout.take().unwrap();
-        let stdout = thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = out.read_to_end(&mut v);
-            v
-        });
-        let err = child.stderr.take().unwrap();
-        let (tx, stderr_lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc {
-            what: format!("{program} {}", args.join(" ")),
-            child,
-            stdin: kept,
-            stdout: Some(stdout),
-            stderr_lines,
-            stderr_seen: Vec::new(),
-            started: Instant::now(),
-        }
-    }
-
-    fn ours(args: &[&str]) -> Proc {
-        Proc::spawn(BIN, args, Input::None)
-    }
-
-    fn left(&self) -> Duration {
-        DEADLINE.saturating_sub(self.started.elapsed())
-    }
-
-    /// Waits until a line of stderr contains `needle`.
-    fn wait_stderr(&mut self, needle: &str) {
-        loop {
-            if self.stderr_seen.iter().any(|l| l.contains(needle)) {
-                return;
-            }
-            match self.stderr_lines.recv_timeout(self.left()) {
-                Ok(line) => self.stderr_seen.push(line),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "{}: no {needle:?} on stderr within {DEADLINE:?}; stderr so far:\n{}",
-                        self.what,
-                        self.stderr_seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    /// The stdin kept open with [`Input::Open`].
-    fn stdin(&mut self) -> &mut ChildStdin {
-        self.stdin.as_mut().unwrap()
-    }
-
-    /// Sends SIGINT, as Ctrl-C does.
-    fn interrupt(&self) {
-        let status =
-            Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status().unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit (killing it at the deadline) and
-    /// collects its output.
-    fn finish(mut self) -> Done {
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if self.left().is_zero() {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("{}: still running after {DEADLINE:?}, killed", self.what);
-            }
-            // Waiting for another process to exit, not for engine time.
-            thread::sleep(Duration::from_millis(5));
-        };
-        let stdout = self.stdout.take().unwrap().join().unwrap();
-        let mut stderr = std::mem::take(&mut self.stderr_seen);
-        while let Ok(line) = self.stderr_lines.recv_timeout(Duration::from_secs(2)) {
-            stderr.push(line);
-        }
-        Done {
-            status,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: stderr.join("\n"),
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// Runs our binary to the end.
 fn run(args: &[&str]) -> Done {
@@ -230,13 +61,6 @@ fn mosquitto_pub(args: &[&str]) -> Done {
     let d = Proc::spawn("mosquitto_pub", args, Input::None).finish();
     assert!(d.status.success(), "mosquitto_pub failed: {d:#?}");
     d
-}
-
-fn json_lines(d: &Done) -> Vec<Value> {
-    d.lines()
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-        .collect()
 }
 
 /// Our -V value and mosquitto's for each protocol version.
@@ -291,7 +115,7 @@ fn mosquitto_pub_reaches_sub_at_qos_0_1_2_over_5_and_311() {
         }
         let got = sub.finish();
         got.ok();
-        let mut msgs = json_lines(&got);
+        let mut msgs = got.json();
         msgs.sort_by_key(|m| m["qos"].as_u64());
         for (q, m) in msgs.iter().enumerate() {
             assert_eq!(m["topic"], format!("it/sub/{ours}/q{q}"), "{got:#?}");
@@ -437,7 +261,7 @@ fn sub_json_carries_properties_and_subscription_identifier() {
     ]);
     let got = sub.finish();
     got.ok();
-    let msgs = json_lines(&got);
+    let msgs = got.json();
     assert_eq!(msgs.len(), 2, "{got:#?}");
     let text = &msgs[0];
     assert_eq!(text["topic"], "json/text");
@@ -476,7 +300,7 @@ fn sub_exits_after_count_timeout_and_subscribe_and_skips_stale_retained() {
     // --json shows the retain flag of a retained message.
     let got = run(&["sub", "-p", &port, "-t", "ret/a", "-C", "1", "--json"]);
     got.ok();
-    assert_eq!(json_lines(&got)[0]["retain"], true);
+    assert_eq!(got.json()[0]["retain"], true);
 
     // -W: nothing new arrives; -R skips the stale retained ones. Exit 27
     // "Timed out", as mosquitto_sub.

@@ -12,171 +12,14 @@
 // Tests fail loudly: an unwrap is an assertion.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{Done, Input, Proc, BIN};
 use mqtt_engine_testkit::mosquitto::Mosquitto;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mqtt-engine");
-
-/// The longest any one child process may run.
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// A child process with its output collected by threads.
-struct Proc {
-    what: String,
-    child: Child,
-    stdout: Option<JoinHandle<Vec<u8>>>,
-    stderr_lines: mpsc::Receiver<String>,
-    stderr_seen: Vec<String>,
-    started: Instant,
-}
-
-/// How a child process ended.
-#[derive(Debug)]
-struct Done {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Done {
-    fn ok(&self) -> &Self {
-        assert!(self.status.success(), "expected success: {self:#?}");
-        self
-    }
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-    fn json(&self) -> Vec<Value> {
-        self.lines()
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-            .collect()
-    }
-}
-
-impl Proc {
-    fn spawn(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Proc {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        if let Some(data) = stdin {
-            let mut pipe = child.stdin.take().unwrap();
-            let data = data.to_vec();
-            thread::spawn(move || {
-                let _ = pipe.write_all(&data);
-            });
-        }
-        let mut out = child.stdout.take().unwrap();
-        let stdout = thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = out.read_to_end(&mut v);
-            v
-        });
-        let err = child.stderr.take().unwrap();
-        let (tx, stderr_lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(err).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Proc {
-            what: format!("{program} {}", args.join(" ")),
-            child,
-            stdout: Some(stdout),
-            stderr_lines,
-            stderr_seen: Vec::new(),
-            started: Instant::now(),
-        }
-    }
-
-    fn left(&self) -> Duration {
-        DEADLINE.saturating_sub(self.started.elapsed())
-    }
-
-    /// Waits until a line of stderr contains `needle`.
-    fn wait_stderr(&mut self, needle: &str) {
-        loop {
-            if self.stderr_seen.iter().any(|l| l.contains(needle)) {
-                return;
-            }
-            match self.stderr_lines.recv_timeout(self.left()) {
-                Ok(line) => self.stderr_seen.push(line),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "{}: no {needle:?} on stderr within {DEADLINE:?}; stderr so far:\n{}",
-                        self.what,
-                        self.stderr_seen.join("\n")
-                    );
-                }
-            }
-        }
-    }
-
-    /// Sends SIGINT, as Ctrl-C does.
-    fn interrupt(&self) {
-        let status =
-            Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status().unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit (killing it at the deadline) and
-    /// collects its output.
-    fn finish(mut self) -> Done {
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if self.left().is_zero() {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "{}: still running after {DEADLINE:?}, killed; stderr:\n{}",
-                    self.what,
-                    self.stderr_seen.join("\n")
-                );
-            }
-            // Waiting for another process to exit, not for engine time.
-            thread::sleep(Duration::from_millis(5));
-        };
-        let took = self.started.elapsed();
-        let stdout = self.stdout.take().unwrap().join().unwrap();
-        let mut stderr = std::mem::take(&mut self.stderr_seen);
-        while let Ok(line) = self.stderr_lines.recv_timeout(Duration::from_secs(2)) {
-            stderr.push(line);
-        }
-        Done {
-            status,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: stderr.join("\n"),
-            took,
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// `mqtt-engine call -p PORT ARGS...` to the end.
 fn call(port: u16, args: &[&str]) -> Done {
@@ -187,7 +30,7 @@ fn call_with_stdin(port: u16, args: &[&str], stdin: Option<&[u8]>) -> Done {
     let port = port.to_string();
     let mut all = vec!["call", "-p", &port];
     all.extend_from_slice(args);
-    Proc::spawn(BIN, &all, stdin).finish()
+    Proc::spawn(BIN, &all, stdin.map_or(Input::None, Input::Data)).finish()
 }
 
 /// `mqtt-engine serve -p PORT ARGS...`, once its subscription is acknowledged.
@@ -195,7 +38,7 @@ fn serve(port: u16, args: &[&str]) -> Proc {
     let port = port.to_string();
     let mut all = vec!["serve", "-p", &port];
     all.extend_from_slice(args);
-    let mut p = Proc::spawn(BIN, &all, None);
+    let mut p = Proc::ours(&all);
     p.wait_stderr("mqtt-engine: serving ");
     p
 }
@@ -219,7 +62,7 @@ fn peer(script: &str, args: &[&str]) -> Proc {
     let path = path.to_str().unwrap().to_string();
     let mut all = vec![path.as_str()];
     all.extend_from_slice(args);
-    Proc::spawn(python().to_str().unwrap(), &all, None)
+    Proc::spawn(python().to_str().unwrap(), &all, Input::None)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -432,8 +275,7 @@ fn a_subscriber_that_never_answers_times_out_and_ctrl_c_cancels() {
     let broker = Mosquitto::start("");
     let port = broker.port().to_string();
     // A plain subscriber: the broker has a match (no PUBACK 0x10), nobody answers.
-    let mut silent =
-        Proc::spawn(BIN, &["sub", "-d", "-p", &port, "-q", "1", "-t", "svc/mute"], None);
+    let mut silent = Proc::ours(&["sub", "-d", "-p", &port, "-q", "1", "-t", "svc/mute"]);
     silent.wait_stderr("<- SUBACK");
 
     let got = call(broker.port(), &["svc/mute", "anyone?", "--timeout", "700"]);
@@ -451,7 +293,7 @@ fn a_subscriber_that_never_answers_times_out_and_ctrl_c_cancels() {
     let mut waiting = Proc::spawn(
         BIN,
         &["call", "-d", "-p", &p, "svc/mute", "still there?", "--timeout", "15000", "--json"],
-        None,
+        Input::None,
     );
     waiting.wait_stderr("-> PUBLISH \"svc/mute\"");
     waiting.interrupt();
@@ -484,7 +326,7 @@ fn mosquitto_rr_calls_serve() {
     let rr = |args: &[&str]| {
         let mut all = vec!["-p", &p, "-V", "mqttv5", "-W", "10"];
         all.extend_from_slice(args);
-        Proc::spawn("mosquitto_rr", &all, None).finish()
+        Proc::spawn("mosquitto_rr", &all, Input::None).finish()
     };
     // mosquitto_rr sends no Correlation Data of its own.
     let got = rr(&["-t", "svc/calc", "-e", "rr/resp/1", "-m", "2*(3+4)"]);
@@ -589,20 +431,19 @@ fn serve_answers_a_paho_requester() {
 #[test]
 fn call_and_serve_refuse_mqtt_3_1_1_and_stream_without_exec() {
     // Refused before any connection is attempted: no broker needed.
-    let got = Proc::spawn(BIN, &["call", "-V", "311", "-p", "1", "svc/x", "1"], None).finish();
+    let got = Proc::ours(&["call", "-V", "311", "-p", "1", "svc/x", "1"]).finish();
     assert_eq!(got.status.code(), Some(1), "{got:#?}");
     assert_eq!(
         got.stderr,
         "mqtt-engine: call needs MQTT 5 (Response Topic, Correlation Data): drop -V 311"
     );
-    let got =
-        Proc::spawn(BIN, &["serve", "-V", "mqttv311", "-p", "1", "svc/x", "--echo"], None).finish();
+    let got = Proc::ours(&["serve", "-V", "mqttv311", "-p", "1", "svc/x", "--echo"]).finish();
     assert_eq!(got.status.code(), Some(1), "{got:#?}");
     assert_eq!(
         got.stderr,
         "mqtt-engine: serve needs MQTT 5 (Response Topic, Correlation Data): drop -V 311"
     );
-    let got = Proc::spawn(BIN, &["serve", "-p", "1", "svc/x", "--echo", "--stream"], None).finish();
+    let got = Proc::ours(&["serve", "-p", "1", "svc/x", "--echo", "--stream"]).finish();
     assert_eq!(got.status.code(), Some(1), "{got:#?}");
     assert_eq!(got.stderr, "mqtt-engine: --stream streams the output of --exec CMD: give --exec");
 }
@@ -625,10 +466,9 @@ fn discover_lists_mcp_servers_from_retained_presence() {
         .to_string();
         let topic = format!("$mcp-server/presence/{id}/{name}");
         let args = ["-p", &port, "-V", "mqttv5", "-r", "-q", "1", "-t", &topic, "-m", &presence];
-        Proc::spawn("mosquitto_pub", &args, None).finish().ok();
+        Proc::spawn("mosquitto_pub", &args, Input::None).finish().ok();
     }
-    let listed =
-        Proc::spawn(BIN, &["discover", "-p", &port, "--json", "--wait", "300"], None).finish();
+    let listed = Proc::ours(&["discover", "-p", &port, "--json", "--wait", "300"]).finish();
     let mut got: Vec<(String, String, String)> = listed
         .ok()
         .json()
@@ -644,12 +484,9 @@ fn discover_lists_mcp_servers_from_retained_presence() {
         .map(|(id, name, d)| (name.to_string(), id.to_string(), d.to_string()))
         .collect();
     assert_eq!(got, want);
-    let weather = Proc::spawn(
-        BIN,
-        &["discover", "-p", &port, "--filter", "tools/weather", "--wait", "300"],
-        None,
-    )
-    .finish();
+    let weather =
+        Proc::ours(&["discover", "-p", &port, "--filter", "tools/weather", "--wait", "300"])
+            .finish();
     let text = &weather.ok().stdout;
     assert!(text.contains("tools/weather (2 instances)"), "{text}");
     assert!(text.contains("srv-1  Weather") && !text.contains("maps"), "{text}");
