@@ -1386,7 +1386,7 @@ impl Client {
             AckKind::Puback
         };
         // Answers to our requests are the engine's to ack, in any mode.
-        let code = (!manual || self.is_response(&p)).then_some(ReasonCode::SUCCESS);
+        let code = (!manual || self.answer_via(&p).is_some()).then_some(ReasonCode::SUCCESS);
         self.inbound_acks.push_back(InboundAck { id, kind, code });
         self.deliver(p);
         // [MQTT-4.5.0-2], in arrival order [MQTT-4.6.0-2], [MQTT-4.6.0-3].

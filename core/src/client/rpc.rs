@@ -89,62 +89,59 @@ impl Client {
         msg.properties.user_properties.push((rpc::TIMEOUT_MS.into(), ms.to_string().into()));
         self.check_request(&msg)?;
         let id = self.next_request;
-        self.send_request(
-            now,
-            msg,
-            response_topic,
-            Via::Mqtt5,
-            id,
-            correlation,
-            req.collect,
-            req.timeout,
-        )?;
+        let pending = self.pending(req.collect, req.timeout, correlation, response_topic);
+        self.send_request(now, id, msg, Via::Mqtt5, pending)?;
         Ok(RequestId(id))
     }
 
-    /// Subscribes to an answer topic if not yet, then publishes the request
-    /// (or holds it until the SUBACK) and records it as pending.
-    #[allow(clippy::too_many_arguments)]
+    /// A pending request not yet sent (neither held nor published).
+    fn pending(
+        &self,
+        collect: Collect,
+        timeout: Duration,
+        correlation: Bytes,
+        answer_topic: ByteStr,
+    ) -> Pending {
+        Pending {
+            collect,
+            deadline: self.now + timeout,
+            quiet_at: None,
+            responses: 0,
+            correlation,
+            held: None,
+            packet_id: None,
+            answer_topic,
+        }
+    }
+
+    /// Subscribes to the request's answer topic if not yet, then publishes
+    /// the request (or holds it until the SUBACK) and records it as pending.
     fn send_request(
         &mut self,
         now: Instant,
-        msg: Publish,
-        answer_topic: ByteStr,
-        via: Via,
         id: u64,
-        correlation: Bytes,
-        collect: Collect,
-        timeout: Duration,
+        msg: Publish,
+        via: Via,
+        mut pending: Pending,
     ) -> Result<(), LocalError> {
-        let state = self.answer_subs.get(&answer_topic).map_or(ResponseSub::None, |s| s.0);
+        let topic = &pending.answer_topic;
+        let state = self.answer_subs.get(topic).map_or(ResponseSub::None, |s| s.0);
         if state == ResponseSub::None {
-            let mut s = Subscription::new(answer_topic.clone(), QoS::AtLeastOnce);
+            let mut s = Subscription::new(topic.clone(), QoS::AtLeastOnce);
             s.no_local = self.opts.protocol == Protocol::V5;
             let pid = self.subscribe(now, Subscribe::new(alloc::vec![s]))?;
-            self.answer_subs.insert(answer_topic.clone(), (ResponseSub::Pending(pid), via));
+            self.answer_subs.insert(topic.clone(), (ResponseSub::Pending(pid), via));
         }
-        let (held, packet_id) = if state == ResponseSub::Active {
-            (None, self.publish(now, msg)?)
+        if state == ResponseSub::Active {
+            pending.packet_id = self.publish(now, msg)?;
         } else {
-            (Some(msg), None)
-        };
+            pending.held = Some(msg);
+        }
         self.next_request = id + 1;
-        if let Some(pid) = packet_id {
+        if let Some(pid) = pending.packet_id {
             self.request_packets.insert(pid, id);
         }
-        self.requests.insert(
-            id,
-            Pending {
-                collect,
-                deadline: self.now + timeout,
-                quiet_at: None,
-                responses: 0,
-                correlation,
-                held,
-                packet_id,
-                answer_topic,
-            },
-        );
+        self.requests.insert(id, pending);
         Ok(())
     }
 
@@ -183,7 +180,8 @@ impl Client {
         self.check_request(&msg)?;
         let tx: ByteStr = rpc::jsonrpc::tx_topic(device).into();
         let correlation = Bytes::from(id.to_string());
-        self.send_request(now, msg, tx, Via::JsonRpc, id, correlation, Collect::One, timeout)?;
+        let pending = self.pending(Collect::One, timeout, correlation, tx);
+        self.send_request(now, id, msg, Via::JsonRpc, pending)?;
         Ok(RequestId(id))
     }
 
@@ -471,8 +469,8 @@ impl Client {
     /// Routes a message that arrived: an answer to us, a request for us, or
     /// an application message.
     pub(super) fn route(&mut self, p: Publish) {
-        if self.is_response(&p) {
-            self.on_response(p);
+        if let Some(via) = self.answer_via(&p) {
+            self.on_response(p, via);
         } else if p.properties.response_topic.is_some() && self.responder.serves(&p.topic) {
             self.on_request(p);
         } else {
@@ -491,12 +489,15 @@ impl Client {
 
     /// A message on our response topic: consumed by the engine, acked by it
     /// even in manual-ack mode.
-    pub(super) fn is_response(&self, p: &Publish) -> bool {
-        self.answer_subs.get(&p.topic).is_some_and(|(s, _)| *s != ResponseSub::None)
+    /// How answers on its topic are correlated, if the message is one.
+    pub(super) fn answer_via(&self, p: &Publish) -> Option<Via> {
+        match self.answer_subs.get(&p.topic) {
+            Some(&(s, via)) if s != ResponseSub::None => Some(via),
+            _ => None,
+        }
     }
 
-    fn on_response(&mut self, p: Publish) {
-        let via = self.answer_subs.get(&p.topic).map_or(Via::Mqtt5, |s| s.1);
+    fn on_response(&mut self, p: Publish, via: Via) {
         let (correlation, status, message) = match via {
             Via::Mqtt5 => (
                 p.properties.correlation_data.clone().unwrap_or_default(),
