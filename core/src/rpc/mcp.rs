@@ -378,6 +378,21 @@ pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty() && !s.contains(['+', '#', '\0']) && !s.split('/').any(str::is_empty)
 }
 
+/// After `shutdown`, both roles wait for their last messages (the cleared
+/// presence) to leave the queue, then send DISCONNECT: `closing` says a
+/// shutdown is under way.
+pub(crate) fn disconnect_when_drained(
+    closing: &mut bool,
+    client: &mut Client,
+    now: crate::time::Instant,
+) {
+    if *closing && client.queued() == 0 && client.is_connected() {
+        *closing = false;
+        let _ = client
+            .disconnect(now, crate::codec::Disconnect::new(crate::codec::ReasonCode::SUCCESS));
+    }
+}
+
 /// Acknowledges a message the MCP layer consumed when the host acks by hand.
 pub(crate) fn ack_consumed(client: &mut Client, now: crate::time::Instant, p: &Publish) {
     if client.options().manual_ack {

@@ -537,8 +537,7 @@ impl McpClient {
         params: Value,
         timeout: Option<Duration>,
     ) -> Result<CallId, McpError> {
-        let s = self.ready(session)?;
-        let topic = topics::rpc(&self.opts.client_id, &s.server_id, &s.server_name);
+        let topic = self.ready_topic(session)?;
         if self.calls.len() >= self.opts.max_pending {
             return Err(McpError::new(McpErrorKind::Full, "too many calls pending"));
         }
@@ -559,8 +558,7 @@ impl McpClient {
         method: &str,
         params: Value,
     ) -> Result<(), McpError> {
-        let s = self.ready(session)?;
-        let topic = topics::rpc(&self.opts.client_id, &s.server_id, &s.server_name);
+        let topic = self.ready_topic(session)?;
         self.send(client, now, topic, notification(method, params))
     }
 
@@ -573,8 +571,7 @@ impl McpClient {
         id: Value,
         outcome: Result<Value, RpcError>,
     ) -> Result<(), McpError> {
-        let s = self.ready(session)?;
-        let topic = topics::rpc(&self.opts.client_id, &s.server_id, &s.server_name);
+        let topic = self.ready_topic(session)?;
         self.send(client, now, topic, response(id, outcome))
     }
 
@@ -669,10 +666,7 @@ impl McpClient {
         event: Event,
     ) -> Option<Event> {
         let back = self.route(client, now, event);
-        if self.closing && client.queued() == 0 && client.is_connected() {
-            self.closing = false;
-            let _ = client.disconnect(now, Disconnect::new(ReasonCode::SUCCESS));
-        }
+        super::disconnect_when_drained(&mut self.closing, client, now);
         back
     }
 
@@ -992,6 +986,12 @@ impl McpClient {
             server_id: s.server_id,
             reason,
         });
+    }
+
+    /// The RPC topic of a ready session.
+    fn ready_topic(&self, session: SessionId) -> Result<String, McpError> {
+        let s = self.ready(session)?;
+        Ok(topics::rpc(&self.opts.client_id, &s.server_id, &s.server_name))
     }
 
     fn ready(&self, session: SessionId) -> Result<&Session, McpError> {

@@ -271,10 +271,7 @@ impl McpServer {
         event: Event,
     ) -> Option<Event> {
         let back = self.route(client, now, event);
-        if self.closing && client.queued() == 0 && client.is_connected() {
-            self.closing = false;
-            let _ = client.disconnect(now, Disconnect::new(ReasonCode::SUCCESS));
-        }
+        super::disconnect_when_drained(&mut self.closing, client, now);
         back
     }
 
