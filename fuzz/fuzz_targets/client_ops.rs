@@ -23,6 +23,7 @@ use mqtt_engine::codec::{
     ReasonCode, Suback, Subscribe, Subscription, Unsuback, Unsubscribe,
 };
 use mqtt_engine::time::Instant;
+use mqtt_engine_fuzz::Input;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -30,25 +31,6 @@ const TOPICS: [&str; 4] = ["a", "a/b", "sensors/kitchen/temperature", "$SYS/x"];
 const FILTERS: [&str; 5] = ["a", "a/+", "#", "$share/g/a/#", "a/#/b"];
 const MAX_QUEUED: usize = 8;
 const MAX_EVENTS: usize = 16;
-
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn u8(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_be_bytes([self.u8()?, self.u8()?]))
-    }
-    fn bytes(&mut self, n: usize) -> &[u8] {
-        let n = n.min(self.0.len());
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        a
-    }
-}
 
 struct Harness {
     client: Client,

@@ -20,21 +20,12 @@ use mqtt_engine::codec::{
 };
 use mqtt_engine::rpc::{Collect, Request, RequestId, Response, RpcOptions};
 use mqtt_engine::time::Instant;
+use mqtt_engine_fuzz::Input;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 const MAX_PENDING: usize = 6;
 const MAX_CACHED: usize = 4;
-
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn u8(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
-    }
-}
 
 /// A request the client sent: its Correlation Data, PUBLISH identifier and
 /// Response Topic, as the broker saw them.

@@ -223,3 +223,29 @@ pub fn split_points(seed: u8, data: &[u8]) -> Vec<usize> {
         points.push(at);
     }
 }
+
+/// Reads the arguments of operation-sequence targets (`client_ops`,
+/// `rpc_ops`) from the fuzz input, a byte at a time; `None` when it runs out.
+pub struct Input<'a>(pub &'a [u8]);
+
+impl Input<'_> {
+    /// The next byte.
+    pub fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    /// The next two bytes, big-endian.
+    pub fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes([self.u8()?, self.u8()?]))
+    }
+
+    /// The next `n` bytes, or what is left.
+    pub fn bytes(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.0.len());
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        a
+    }
+}
