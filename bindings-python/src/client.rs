@@ -156,6 +156,9 @@ pub struct Client {
     /// The latest `now_ms` given, for the attached MCP role.
     pub(crate) now: u64,
     pub(crate) role: Option<Role>,
+    /// An event to give before the engine's next one (the Connected whose
+    /// role start failed and was reported first).
+    pub(crate) stash: Option<core::Event>,
 }
 
 impl Client {
@@ -199,6 +202,7 @@ impl Client {
             inner: core::Client::new(o, Instant::from_millis(now_ms)),
             now: now_ms,
             role: None,
+            stash: None,
         })
     }
 
@@ -219,7 +223,7 @@ impl Client {
             core::Client::restore(o, Instant::from_millis(now_ms), b)
         })?
         .map_err(errors::from_local)?;
-        Ok(Client { inner, now: now_ms, role: None })
+        Ok(Client { inner, now: now_ms, role: None, stash: None })
     }
 
     /// The session (messages in flight, inbound QoS 2 state, the client
@@ -629,8 +633,8 @@ impl Client {
     /// Calls `method` on a device with JSON-RPC 2.0 over
     /// `devices/{device}/rx` and `/tx` (works with MQTT 3.1.1 too); `params`
     /// is any JSON value (None: no params). Returns the request id; the
-    /// answer is a Response (payload: the JSON result; an error has status
-    /// 500 and its message) then RequestDone.
+    /// answer is a Response (payload: the JSON-RPC answer as received; an
+    /// error answer has status 500 and its message) then RequestDone.
     #[pyo3(signature = (now_ms, device, method, params=None, timeout_ms=10_000))]
     fn call_device(
         &mut self,
@@ -697,6 +701,9 @@ impl Client {
     /// PublishDropped, Subscribed, Unsubscribed, Auth, Request, Response or
     /// RequestDone.
     fn poll_event(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        if let Some(e) = self.stash.take() {
+            return event_to_py(py, e).map(Some);
+        }
         loop {
             let Some(e) = self.inner.poll_event() else { return Ok(None) };
             let e = if self.role.is_some() {

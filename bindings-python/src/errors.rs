@@ -214,7 +214,6 @@ pub(crate) fn from_encode(e: EncodeError) -> PyErr {
 }
 
 /// An MCP role's refusal.
-#[allow(dead_code)] // until the MCP roles land
 pub(crate) fn from_mcp(e: McpError) -> PyErr {
     if let Some(l) = e.local {
         return from_local(l);

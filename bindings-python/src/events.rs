@@ -14,7 +14,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::BoundObject;
 
-fn repr_of(slf: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+/// `Name(a=..., b=...)` from the attributes in `__match_args__`.
+pub(crate) fn repr_of(slf: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     let fields = slf.getattr("__match_args__")?;
     let fields = fields.cast::<PyTuple>()?;
     let mut parts = Vec::with_capacity(fields.len());
