@@ -83,6 +83,31 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
             "RequestDone",
         ])?,
     )?;
+    m.add(
+        "McpServerEvent",
+        of(&[
+            "McpOnline",
+            "McpStartFailed",
+            "McpInitialize",
+            "McpClientRequest",
+            "McpClientNotification",
+            "McpClientResponse",
+            "McpClientOffline",
+        ])?,
+    )?;
+    m.add(
+        "McpClientEvent",
+        of(&[
+            "McpServerOnline",
+            "McpServerOffline",
+            "McpDiscoveryRefused",
+            "McpInitialized",
+            "McpCallDone",
+            "McpSessionClosed",
+            "McpServerNotification",
+            "McpServerRequest",
+        ])?,
+    )?;
     // setattr, not add: pyo3 lists what `add` adds in `__all__`.
     m.setattr("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -789,7 +789,9 @@ macro_rules! ping_class {
                 dict_of(py, &Packet::$variant)
             }
             #[classattr]
-            fn __match_args__() -> () {}
+            fn __match_args__(py: Python<'_>) -> Bound<'_, pyo3::types::PyTuple> {
+                pyo3::types::PyTuple::empty(py)
+            }
             fn __repr__(&self) -> &'static str {
                 concat!($label, "()")
             }

@@ -105,7 +105,7 @@ def test_invalid_ids_are_refused() -> None:
     with pytest.raises(m.LocalProtocolError):
         m.McpClient("#")
     with pytest.raises(ValueError):
-        m.McpClient("ok", choice="first")
+        m.McpClient("ok", choice="first")  # type: ignore[arg-type]
 
 
 def test_discovery_from_retained_presence() -> None:
@@ -182,7 +182,7 @@ def test_error_given_as_a_dict_or_tuple() -> None:
     with pytest.raises(ValueError):
         server.respond(sc, hub.now, "agent-1", 1, {"x": 1}, error=(-1, "both"))
     with pytest.raises(TypeError):
-        server.respond(sc, hub.now, "agent-1", 1, error="wrong")
+        server.respond(sc, hub.now, "agent-1", 1, error="wrong")  # type: ignore[arg-type]
 
 
 def test_call_timeout_through_client_handle_timeout() -> None:

@@ -75,6 +75,8 @@ from ._native import (
     __version__,
 )
 from ._native import Event as Event
+from ._native import McpClientEvent as McpClientEvent
+from ._native import McpServerEvent as McpServerEvent
 from ._native import Packet as Packet
 
 __all__ = [
@@ -95,6 +97,7 @@ __all__ = [
     "LocalProtocolError",
     "McpCallDone",
     "McpClient",
+    "McpClientEvent",
     "McpClientNotification",
     "McpClientOffline",
     "McpClientRequest",
@@ -104,6 +107,7 @@ __all__ = [
     "McpInitialized",
     "McpOnline",
     "McpServer",
+    "McpServerEvent",
     "McpServerNotification",
     "McpServerOffline",
     "McpServerOnline",

@@ -7,14 +7,75 @@ first argument after ``self`` of every input and command.
 
 from typing import Any, ClassVar, Iterable, Literal, Optional, Sequence, Tuple, Union, final
 
-from typing_extensions import TypeAlias
+from typing_extensions import Self, TypeAlias
 
 __version__: str
+__all__ = [
+    "MqttError",
+    "LocalProtocolError",
+    "RemoteProtocolError",
+    "DecodeError",
+    "Properties",
+    "Will",
+    "Connect",
+    "Connack",
+    "Publish",
+    "PubAck",
+    "PubRec",
+    "PubRel",
+    "PubComp",
+    "Subscription",
+    "Subscribe",
+    "Suback",
+    "Unsubscribe",
+    "Unsuback",
+    "PingReq",
+    "PingResp",
+    "Disconnect",
+    "Auth",
+    "Decoder",
+    "decode",
+    "encode",
+    "packet_from_dict",
+    "Connected",
+    "Disconnected",
+    "Message",
+    "Published",
+    "PublishDropped",
+    "Subscribed",
+    "Unsubscribed",
+    "Request",
+    "Response",
+    "RequestDone",
+    "Client",
+    "McpServer",
+    "McpClient",
+    "JsonRpcError",
+    "McpOnline",
+    "McpStartFailed",
+    "McpInitialize",
+    "McpClientRequest",
+    "McpClientNotification",
+    "McpClientResponse",
+    "McpClientOffline",
+    "McpServerOnline",
+    "McpServerOffline",
+    "McpDiscoveryRefused",
+    "McpInitialized",
+    "McpCallDone",
+    "McpSessionClosed",
+    "McpServerNotification",
+    "McpServerRequest",
+    "Packet",
+    "Event",
+    "McpServerEvent",
+    "McpClientEvent",
+]
 
-BytesLike: TypeAlias = Union[bytes, bytearray, memoryview]
-Payload: TypeAlias = Union[bytes, bytearray, memoryview, str]
-UserProperties: TypeAlias = list[tuple[str, str]]
-JsonValue: TypeAlias = Any
+_BytesLike: TypeAlias = Union[bytes, bytearray, memoryview]
+_Payload: TypeAlias = Union[bytes, bytearray, memoryview, str]
+_UserProperties: TypeAlias = list[tuple[str, str]]
+_JsonValue: TypeAlias = Any
 """A JSON value in the ``json.loads`` form."""
 
 # ----- Exceptions -------------------------------------------------------------
@@ -42,6 +103,7 @@ class DecodeError(RemoteProtocolError):
 
 # ----- Properties and Will ----------------------------------------------------
 
+@final
 class Properties:
     """Every MQTT 5.0 property; None (or an empty list) when absent."""
 
@@ -74,20 +136,19 @@ class Properties:
     shared_subscription_available: Optional[int]
     subscription_identifier_available: Optional[int]
     """Alias of ``subscription_identifiers_available``."""
-    def __init__(
-        self,
+    def __new__(cls,
         *,
         payload_format_indicator: Optional[int] = None,
         message_expiry_interval: Optional[int] = None,
         content_type: Optional[str] = None,
         response_topic: Optional[str] = None,
-        correlation_data: Optional[BytesLike] = None,
+        correlation_data: Optional[_BytesLike] = None,
         subscription_identifiers: Optional[Sequence[int]] = None,
         session_expiry_interval: Optional[int] = None,
         assigned_client_identifier: Optional[str] = None,
         server_keep_alive: Optional[int] = None,
         authentication_method: Optional[str] = None,
-        authentication_data: Optional[BytesLike] = None,
+        authentication_data: Optional[_BytesLike] = None,
         request_problem_information: Optional[int] = None,
         will_delay_interval: Optional[int] = None,
         request_response_information: Optional[int] = None,
@@ -105,13 +166,14 @@ class Properties:
         subscription_identifiers_available: Optional[int] = None,
         shared_subscription_available: Optional[int] = None,
         subscription_identifier_available: Optional[int] = None,
-    ) -> None: ...
+    ) -> Self: ...
     def to_dict(self) -> dict[str, Any]:
         """The properties present, in the JSON form."""
     def is_empty(self) -> bool:
         """True when no property is present."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
+@final
 class Will:
     """The Will Message of a CONNECT."""
 
@@ -121,16 +183,15 @@ class Will:
     qos: int
     retain: bool
     properties: Properties
-    def __init__(
-        self,
+    def __new__(cls,
         topic: str,
-        payload: Optional[Payload] = None,
+        payload: Optional[_Payload] = None,
         qos: int = 0,
         retain: bool = False,
         properties: Optional[Properties] = None,
-    ) -> None: ...
+    ) -> Self: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 # ----- Packets ----------------------------------------------------------------
 
@@ -139,18 +200,17 @@ class Connect:
     """CONNECT (client to server)."""
 
     __match_args__: ClassVar[tuple[str, str, str, str]]
-    def __init__(
-        self,
-        client_id: str = "",
+    def __new__(cls,
+        client_id: str = ...,
         *,
         protocol_version: int = 5,
         clean_start: bool = True,
         keep_alive: int = 60,
         will: Optional[Will] = None,
         username: Optional[str] = None,
-        password: Optional[BytesLike] = None,
+        password: Optional[_BytesLike] = None,
         properties: Optional[Properties] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def protocol_version(self) -> int: ...
     @property
@@ -172,16 +232,15 @@ class Connect:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Connack:
     """CONNACK (server to client)."""
 
     __match_args__: ClassVar[tuple[str, str, str]]
-    def __init__(
-        self, session_present: bool = False, reason_code: int = 0, properties: Optional[Properties] = None
-    ) -> None: ...
+    def __new__(cls, session_present: bool = False, reason_code: int = 0, properties: Optional[Properties] = None
+    ) -> Self: ...
     @property
     def session_present(self) -> bool: ...
     @property
@@ -189,23 +248,22 @@ class Connack:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Publish:
     """PUBLISH (both ways)."""
 
     __match_args__: ClassVar[tuple[str, str, str, str]]
-    def __init__(
-        self,
+    def __new__(cls,
         topic: str,
-        payload: Optional[Payload] = None,
+        payload: Optional[_Payload] = None,
         qos: int = 0,
         retain: bool = False,
         dup: bool = False,
         packet_id: Optional[int] = None,
         properties: Optional[Properties] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def topic(self) -> str: ...
     @property
@@ -225,11 +283,11 @@ class Publish:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 class _Ack:
     __match_args__: ClassVar[tuple[str, str, str]]
-    def __init__(self, packet_id: int, reason_code: int = 0, properties: Optional[Properties] = None) -> None: ...
+    def __new__(cls, packet_id: int, reason_code: int = 0, properties: Optional[Properties] = None) -> Self: ...
     @property
     def packet_id(self) -> int: ...
     @property
@@ -239,7 +297,7 @@ class _Ack:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class PubAck(_Ack):
@@ -262,14 +320,13 @@ class Subscription:
     """One topic filter of a SUBSCRIBE with its options."""
 
     __match_args__: ClassVar[tuple[str, str]]
-    def __init__(
-        self,
+    def __new__(cls,
         topic_filter: str,
         qos: int = 0,
         no_local: bool = False,
         retain_as_published: bool = False,
         retain_handling: int = 0,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def topic_filter(self) -> str: ...
     @property
@@ -280,18 +337,17 @@ class Subscription:
     def retain_as_published(self) -> bool: ...
     @property
     def retain_handling(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
-SubscriptionSpec: TypeAlias = Union[str, Tuple[str, int], Subscription]
+_SubscriptionSpec: TypeAlias = Union[str, Tuple[str, int], Subscription]
 
 @final
 class Subscribe:
     """SUBSCRIBE (client to server)."""
 
     __match_args__: ClassVar[tuple[str, str, str]]
-    def __init__(
-        self, packet_id: int, subscriptions: Iterable[SubscriptionSpec], properties: Optional[Properties] = None
-    ) -> None: ...
+    def __new__(cls, packet_id: int, subscriptions: Iterable[_SubscriptionSpec], properties: Optional[Properties] = None
+    ) -> Self: ...
     @property
     def packet_id(self) -> int: ...
     @property
@@ -301,14 +357,14 @@ class Subscribe:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Suback:
     """SUBACK (server to client)."""
 
     __match_args__: ClassVar[tuple[str, str, str]]
-    def __init__(self, packet_id: int, reason_codes: Sequence[int], properties: Optional[Properties] = None) -> None: ...
+    def __new__(cls, packet_id: int, reason_codes: Sequence[int], properties: Optional[Properties] = None) -> Self: ...
     @property
     def packet_id(self) -> int: ...
     @property
@@ -318,14 +374,14 @@ class Suback:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Unsubscribe:
     """UNSUBSCRIBE (client to server)."""
 
     __match_args__: ClassVar[tuple[str, str, str]]
-    def __init__(self, packet_id: int, topic_filters: Sequence[str], properties: Optional[Properties] = None) -> None: ...
+    def __new__(cls, packet_id: int, topic_filters: Sequence[str], properties: Optional[Properties] = None) -> Self: ...
     @property
     def packet_id(self) -> int: ...
     @property
@@ -335,16 +391,15 @@ class Unsubscribe:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Unsuback:
     """UNSUBACK (server to client)."""
 
     __match_args__: ClassVar[tuple[str, str, str]]
-    def __init__(
-        self, packet_id: int, reason_codes: Sequence[int] = ..., properties: Optional[Properties] = None
-    ) -> None: ...
+    def __new__(cls, packet_id: int, reason_codes: Sequence[int] = ..., properties: Optional[Properties] = None
+    ) -> Self: ...
     @property
     def packet_id(self) -> int: ...
     @property
@@ -354,51 +409,51 @@ class Unsuback:
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class PingReq:
     """PINGREQ."""
 
     __match_args__: ClassVar[tuple[()]]
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class PingResp:
     """PINGRESP."""
 
     __match_args__: ClassVar[tuple[()]]
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Disconnect:
     """DISCONNECT."""
 
     __match_args__: ClassVar[tuple[str, str]]
-    def __init__(self, reason_code: int = 0, properties: Optional[Properties] = None) -> None: ...
+    def __new__(cls, reason_code: int = 0, properties: Optional[Properties] = None) -> Self: ...
     @property
     def reason_code(self) -> int: ...
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Auth:
     """AUTH (5.0); also the event a Client reports for an AUTH from the server."""
 
     __match_args__: ClassVar[tuple[str, str]]
-    def __init__(self, reason_code: int = 0, properties: Optional[Properties] = None) -> None: ...
+    def __new__(cls, reason_code: int = 0, properties: Optional[Properties] = None) -> Self: ...
     @property
     def reason_code(self) -> int: ...
     @property
     def properties(self) -> Properties: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 Packet: TypeAlias = Union[
     Connect,
@@ -418,7 +473,7 @@ Packet: TypeAlias = Union[
     Auth,
 ]
 
-def decode(data: BytesLike, version: int = 5, *, max_packet_size: Optional[int] = None) -> Packet:
+def decode(data: _BytesLike, version: int = 5, *, max_packet_size: Optional[int] = None) -> Packet:
     """Decodes exactly one whole packet; DecodeError otherwise."""
 
 def encode(packet: Union[Packet, dict[str, Any]], version: int = 5) -> bytes:
@@ -427,12 +482,13 @@ def encode(packet: Union[Packet, dict[str, Any]], version: int = 5) -> bytes:
 def packet_from_dict(d: dict[str, Any]) -> Packet:
     """The packet object for its JSON (dict) form."""
 
+@final
 class Decoder:
     """A streaming decoder for one direction of one connection."""
 
     version: int
-    def __init__(self, version: int = 5, max_packet_size: int = 1048576) -> None: ...
-    def feed(self, data: BytesLike) -> list[Packet]: ...
+    def __new__(cls, version: int = 5, max_packet_size: int = 1048576) -> Self: ...
+    def feed(self, data: _BytesLike) -> list[Packet]: ...
     def reset(self) -> None: ...
     @property
     def buffered(self) -> int: ...
@@ -441,10 +497,10 @@ class Decoder:
 
 # ----- Events -----------------------------------------------------------------
 
-DisconnectCauseName: TypeAlias = Literal[
+_DisconnectCauseName: TypeAlias = Literal[
     "server", "refused", "protocol_violation", "keep_alive_timeout", "connect_timeout", "connection_lost", "client"
 ]
-RequestEnd: TypeAlias = Literal[
+_RequestEnd: TypeAlias = Literal[
     "completed", "timeout", "cancelled", "no_responders", "refused", "subscription_refused", "session_lost"
 ]
 
@@ -453,12 +509,12 @@ class Connected:
     """CONNACK with Success: the connection is open."""
 
     __match_args__: ClassVar[tuple[str, str]]
-    def __init__(self, session_present: bool = False, properties: Optional[Properties] = None) -> None: ...
+    def __new__(cls, session_present: bool = False, properties: Optional[Properties] = None) -> Self: ...
     @property
     def session_present(self) -> bool: ...
     @property
     def properties(self) -> Properties: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Disconnected:
@@ -466,7 +522,7 @@ class Disconnected:
 
     __match_args__: ClassVar[tuple[str, str, str, str]]
     @property
-    def cause(self) -> DisconnectCauseName: ...
+    def cause(self) -> _DisconnectCauseName: ...
     @property
     def reason_code(self) -> int: ...
     @property
@@ -477,23 +533,22 @@ class Disconnected:
     def server_reference(self) -> Optional[str]: ...
     @property
     def user_properties(self) -> list[tuple[str, str]]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Message:
     """An application message from the server."""
 
     __match_args__: ClassVar[tuple[str, str, str, str, str, str, str]]
-    def __init__(
-        self,
+    def __new__(cls,
         topic: str,
-        payload: Optional[Payload] = None,
+        payload: Optional[_Payload] = None,
         qos: int = 0,
         retain: bool = False,
         dup: bool = False,
         packet_id: Optional[int] = None,
         properties: Optional[Properties] = None,
-    ) -> None: ...
+    ) -> Self: ...
     @property
     def topic(self) -> str: ...
     @property
@@ -508,7 +563,7 @@ class Message:
     def packet_id(self) -> Optional[int]: ...
     @property
     def properties(self) -> Properties: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Published:
@@ -525,7 +580,7 @@ class Published:
     def reason_string(self) -> Optional[str]: ...
     @property
     def user_properties(self) -> list[tuple[str, str]]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class PublishDropped:
@@ -540,7 +595,7 @@ class PublishDropped:
     def reason(self) -> Literal["session_lost", "not_allowed"]: ...
     @property
     def reason_code(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Subscribed:
@@ -553,7 +608,7 @@ class Subscribed:
     def reason_codes(self) -> list[int]: ...
     @property
     def properties(self) -> Properties: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Unsubscribed:
@@ -566,7 +621,7 @@ class Unsubscribed:
     def reason_codes(self) -> list[int]: ...
     @property
     def properties(self) -> Properties: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Request:
@@ -587,7 +642,7 @@ class Request:
     def deadline_ms(self) -> Optional[int]: ...
     @property
     def properties(self) -> Properties: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Response:
@@ -608,7 +663,7 @@ class Response:
     def topic(self) -> str: ...
     @property
     def properties(self) -> Properties: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class RequestDone:
@@ -618,12 +673,12 @@ class RequestDone:
     @property
     def request_id(self) -> int: ...
     @property
-    def end(self) -> RequestEnd: ...
+    def end(self) -> _RequestEnd: ...
     @property
     def reason_code(self) -> Optional[int]: ...
     @property
     def responses(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 Event: TypeAlias = Union[
     Connected,
@@ -641,6 +696,7 @@ Event: TypeAlias = Union[
 
 # ----- Client -----------------------------------------------------------------
 
+@final
 class Client:
     """An MQTT 3.1.1 / 5.0 client session, sans-IO.
 
@@ -659,8 +715,7 @@ class Client:
     rpc_qos=1.
     """
 
-    def __init__(
-        self,
+    def __new__(cls,
         now_ms: int,
         *,
         client_id: str = "",
@@ -676,9 +731,9 @@ class Client:
         user_properties: Optional[Iterable[tuple[str, str]]] = None,
         will: Optional[Will] = None,
         username: Optional[str] = None,
-        password: Optional[BytesLike] = None,
+        password: Optional[_BytesLike] = None,
         authentication_method: Optional[str] = None,
-        authentication_data: Optional[BytesLike] = None,
+        authentication_data: Optional[_BytesLike] = None,
         connect_timeout_ms: int = 30000,
         pingresp_timeout_ms: Optional[int] = None,
         outbound_topic_aliases: bool = True,
@@ -694,9 +749,9 @@ class Client:
         max_cached: int = 1024,
         cache_ttl_ms: int = 60000,
         rpc_qos: int = 1,
-    ) -> None: ...
+    ) -> Self: ...
     @staticmethod
-    def restore(now_ms: int, data: BytesLike, **options: Any) -> Client:
+    def restore(now_ms: int, data: _BytesLike, **options: Any) -> Client:
         """A closed client holding the session of a snapshot()."""
     def snapshot(self) -> bytes:
         """The session as bytes, for restore()."""
@@ -726,7 +781,7 @@ class Client:
     @property
     def mcp(self) -> Union[McpServer, McpClient, None]: ...
     # 2. inputs
-    def handle_bytes(self, now_ms: int, data: BytesLike) -> None: ...
+    def handle_bytes(self, now_ms: int, data: _BytesLike) -> None: ...
     def handle_timeout(self, now_ms: int) -> None: ...
     def handle_closed(self, now_ms: int) -> None: ...
     # 3. commands
@@ -735,7 +790,7 @@ class Client:
         self,
         now_ms: int,
         topic: str,
-        payload: Optional[Payload] = None,
+        payload: Optional[_Payload] = None,
         qos: int = 0,
         retain: bool = False,
         *,
@@ -744,7 +799,7 @@ class Client:
     def subscribe(
         self,
         now_ms: int,
-        filters: Union[SubscriptionSpec, Iterable[SubscriptionSpec]],
+        filters: Union[_SubscriptionSpec, Iterable[_SubscriptionSpec]],
         qos: int = 1,
         *,
         no_local: bool = False,
@@ -771,20 +826,20 @@ class Client:
         reason_code: int = 0x18,
         *,
         method: Optional[str] = None,
-        data: Optional[BytesLike] = None,
+        data: Optional[_BytesLike] = None,
         properties: Optional[Properties] = None,
     ) -> None: ...
     def request(
         self,
         now_ms: int,
         topic: str,
-        payload: Optional[Payload] = None,
+        payload: Optional[_Payload] = None,
         timeout_ms: int = 10000,
         *,
         collect: Literal["one", "stream", "many"] = "one",
         max_responses: Optional[int] = None,
         quiet_ms: Optional[int] = None,
-        correlation_data: Optional[BytesLike] = None,
+        correlation_data: Optional[_BytesLike] = None,
         properties: Optional[Properties] = None,
     ) -> int: ...
     def cancel(self, now_ms: int, request_id: int) -> None: ...
@@ -793,7 +848,7 @@ class Client:
         self,
         now_ms: int,
         request_id: int,
-        payload: Optional[Payload] = None,
+        payload: Optional[_Payload] = None,
         *,
         status: int = 200,
         message: Optional[str] = None,
@@ -801,7 +856,7 @@ class Client:
         properties: Optional[Properties] = None,
     ) -> None: ...
     def call_device(
-        self, now_ms: int, device: str, method: str, params: JsonValue = None, timeout_ms: int = 10000
+        self, now_ms: int, device: str, method: str, params: _JsonValue = None, timeout_ms: int = 10000
     ) -> int: ...
     def serve_device(self, now_ms: int, device: str) -> int: ...
     def attach_mcp(self, role: Union[McpServer, McpClient]) -> None: ...
@@ -812,7 +867,364 @@ class Client:
     def events(self) -> list[Event]: ...
     def poll_timeout(self) -> Optional[int]: ...
 
-# ----- MCP over MQTT (filled in with the roles) -------------------------------
+# ----- MCP over MQTT -----------------------------------------------------------
+#
+# A role is attached to a closed Client with Client.attach_mcp(role); the client
+# then routes its events through the role, starts it on Connected and folds its
+# deadlines into poll_timeout / handle_timeout. Role commands take the client
+# and now_ms. JSON values are in the json.loads form (_JsonValue).
 
-class McpServer: ...
-class McpClient: ...
+@final
+class JsonRpcError:
+    """A JSON-RPC error object."""
+
+    __match_args__: ClassVar[tuple[str, str, str]]
+    PARSE_ERROR: ClassVar[int]
+    INVALID_REQUEST: ClassVar[int]
+    METHOD_NOT_FOUND: ClassVar[int]
+    INVALID_PARAMS: ClassVar[int]
+    INTERNAL_ERROR: ClassVar[int]
+    def __new__(cls, code: int, message: str, data: _JsonValue = None) -> Self: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def data(self) -> _JsonValue: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+_RpcErrorSpec: TypeAlias = Union[JsonRpcError, dict[str, Any], Tuple[int, str]]
+
+# McpServer events
+
+@final
+class McpOnline:
+    """The server's presence is published: clients can find it."""
+
+    __match_args__: ClassVar[tuple[()]]
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpStartFailed:
+    """The broker refused the control subscription."""
+
+    __match_args__: ClassVar[tuple[str]]
+    @property
+    def reason_code(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpInitialize:
+    """An initialize request; answer with McpServer.respond."""
+
+    __match_args__: ClassVar[tuple[str, str, str]]
+    @property
+    def client(self) -> str: ...
+    @property
+    def id(self) -> _JsonValue: ...
+    @property
+    def params(self) -> _JsonValue: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpClientRequest:
+    """A JSON-RPC request from an MCP client; answer with McpServer.respond."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str]]
+    @property
+    def client(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def id(self) -> _JsonValue: ...
+    @property
+    def params(self) -> _JsonValue: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpClientNotification:
+    """A JSON-RPC notification from an MCP client."""
+
+    __match_args__: ClassVar[tuple[str, str, str]]
+    @property
+    def client(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def params(self) -> _JsonValue: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpClientResponse:
+    """A JSON-RPC response from an MCP client."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str]]
+    @property
+    def client(self) -> str: ...
+    @property
+    def id(self) -> _JsonValue: ...
+    @property
+    def result(self) -> _JsonValue: ...
+    @property
+    def error(self) -> Optional[JsonRpcError]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpClientOffline:
+    """An MCP client left; its session is forgotten."""
+
+    __match_args__: ClassVar[tuple[str]]
+    @property
+    def client(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+McpServerEvent: TypeAlias = Union[
+    McpOnline, McpStartFailed, McpInitialize, McpClientRequest, McpClientNotification, McpClientResponse, McpClientOffline
+]
+
+# McpClient events
+
+@final
+class McpServerOnline:
+    """A server instance announced itself (also an entry of McpClient.instances)."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str]]
+    @property
+    def server_id(self) -> str: ...
+    @property
+    def server_name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def meta(self) -> _JsonValue: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpServerOffline:
+    """A server instance's presence was cleared."""
+
+    __match_args__: ClassVar[tuple[str, str]]
+    @property
+    def server_name(self) -> str: ...
+    @property
+    def server_id(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpDiscoveryRefused:
+    """The broker refused a presence subscription."""
+
+    __match_args__: ClassVar[tuple[str, str]]
+    @property
+    def filter(self) -> str: ...
+    @property
+    def reason_code(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpInitialized:
+    """A session is initialized: calls may go."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str]]
+    @property
+    def session(self) -> int: ...
+    @property
+    def server_id(self) -> str: ...
+    @property
+    def server_name(self) -> str: ...
+    @property
+    def result(self) -> _JsonValue: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+_CallOutcomeName: TypeAlias = Literal[
+    "result", "error", "timeout", "server_offline", "connection_lost", "subscription_refused", "closed"
+]
+
+@final
+class McpCallDone:
+    """A call ended (exactly once per McpClient.call)."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str, str]]
+    @property
+    def call(self) -> int: ...
+    @property
+    def session(self) -> int: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def outcome(self) -> _CallOutcomeName: ...
+    @property
+    def result(self) -> _JsonValue: ...
+    @property
+    def error(self) -> Optional[JsonRpcError]: ...
+    @property
+    def reason_code(self) -> Optional[int]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpSessionClosed:
+    """A session ended; its calls ended before it."""
+
+    __match_args__: ClassVar[tuple[str, str, str]]
+    @property
+    def session(self) -> int: ...
+    @property
+    def server_id(self) -> str: ...
+    @property
+    def reason(
+        self,
+    ) -> Literal["initialize_failed", "server_offline", "server_disconnected", "closed", "connection_lost"]: ...
+    @property
+    def outcome(self) -> Optional[_CallOutcomeName]: ...
+    @property
+    def error(self) -> Optional[JsonRpcError]: ...
+    @property
+    def reason_code(self) -> Optional[int]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpServerNotification:
+    """A notification from the server of a session."""
+
+    __match_args__: ClassVar[tuple[str, str, str]]
+    @property
+    def session(self) -> int: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def params(self) -> _JsonValue: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class McpServerRequest:
+    """A request from the server of a session; answer with McpClient.respond."""
+
+    __match_args__: ClassVar[tuple[str, str, str, str]]
+    @property
+    def session(self) -> int: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def id(self) -> _JsonValue: ...
+    @property
+    def params(self) -> _JsonValue: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+McpClientEvent: TypeAlias = Union[
+    McpServerOnline,
+    McpServerOffline,
+    McpDiscoveryRefused,
+    McpInitialized,
+    McpCallDone,
+    McpSessionClosed,
+    McpServerNotification,
+    McpServerRequest,
+]
+
+@final
+class McpServer:
+    """The server role of MCP over MQTT."""
+
+    def __new__(cls,
+        server_id: str,
+        server_name: str,
+        description: str = ...,
+        *,
+        meta: _JsonValue = None,
+        component_meta: _JsonValue = None,
+        max_clients: int = 1024,
+        max_events: int = 1024,
+    ) -> Self: ...
+    @property
+    def server_id(self) -> str: ...
+    @property
+    def server_name(self) -> str: ...
+    @property
+    def is_online(self) -> bool: ...
+    @property
+    def clients(self) -> list[str]: ...
+    @property
+    def sessions(self) -> list[tuple[str, bool]]: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
+    def start(self, client: Client, now_ms: int) -> None: ...
+    def respond(
+        self,
+        client: Client,
+        now_ms: int,
+        mcp_client: str,
+        id: _JsonValue,
+        result: _JsonValue = None,
+        *,
+        error: Optional[_RpcErrorSpec] = None,
+    ) -> None: ...
+    def notify(self, client: Client, now_ms: int, mcp_client: str, method: str, params: _JsonValue = None) -> None: ...
+    def notify_capability(self, client: Client, now_ms: int, method: str, params: _JsonValue = None) -> None: ...
+    def disconnect_client(self, client: Client, now_ms: int, mcp_client: str) -> None: ...
+    def shutdown(self, client: Client, now_ms: int) -> None: ...
+    def poll_event(self) -> Optional[McpServerEvent]: ...
+    def events(self) -> list[McpServerEvent]: ...
+
+@final
+class McpClient:
+    """The client role of MCP over MQTT."""
+
+    def __new__(cls,
+        client_id: str,
+        *,
+        server_name_filters: Optional[Sequence[str]] = None,
+        component_meta: _JsonValue = None,
+        initialize_params: _JsonValue = None,
+        choice: Literal["random", "round_robin"] = "random",
+        seed: Optional[int] = None,
+        max_servers: int = 1024,
+        max_sessions: int = 64,
+        max_pending: int = 1024,
+        timeouts_ms: Optional[dict[str, int]] = None,
+        default_timeout_ms: int = 30000,
+        max_events: int = 1024,
+    ) -> Self: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def filters(self) -> list[str]: ...
+    @property
+    def stats(self) -> dict[str, int]: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def server_names(self) -> list[str]: ...
+    def instances(self, server_name: str) -> list[McpServerOnline]: ...
+    def choose(self, server_name: str) -> Optional[McpServerOnline]: ...
+    def is_ready(self, session: int) -> bool: ...
+    def start(self, client: Client, now_ms: int) -> None: ...
+    def initialize(self, client: Client, now_ms: int, server_name: str) -> int: ...
+    def initialize_instance(self, client: Client, now_ms: int, server_name: str, server_id: str) -> int: ...
+    def call(
+        self,
+        client: Client,
+        now_ms: int,
+        session: int,
+        method: str,
+        params: _JsonValue = None,
+        timeout_ms: Optional[int] = None,
+    ) -> int: ...
+    def notify(self, client: Client, now_ms: int, session: int, method: str, params: _JsonValue = None) -> None: ...
+    def respond(
+        self,
+        client: Client,
+        now_ms: int,
+        session: int,
+        id: _JsonValue,
+        result: _JsonValue = None,
+        *,
+        error: Optional[_RpcErrorSpec] = None,
+    ) -> None: ...
+    def notify_capability(self, client: Client, now_ms: int, method: str, params: _JsonValue = None) -> None: ...
+    def close(self, client: Client, now_ms: int, session: int) -> None: ...
+    def shutdown(self, client: Client, now_ms: int) -> None: ...
+    def handle_timeout(self, client: Client, now_ms: int) -> None: ...
+    def poll_timeout(self) -> Optional[int]: ...
+    def poll_event(self) -> Optional[McpClientEvent]: ...
+    def events(self) -> list[McpClientEvent]: ...
