@@ -707,18 +707,29 @@ class ClientConnection:
                 out.extend(self._registry[name][sid] for sid in sorted(self._registry[name]))
         return out
 
-    async def wait_for_server(self, server_name: str, timeout: float = 10.0) -> ServerInstance:
-        """The first online instance of ``server_name``, waiting up to
-        ``timeout`` seconds for one to announce itself (``TimeoutError``)."""
+    async def wait_for_server(
+        self, server_name: str, timeout: float = 10.0, *, server_id: Optional[str] = None
+    ) -> ServerInstance:
+        """The first online instance of ``server_name`` (the one with
+        ``server_id``, when given), waiting up to ``timeout`` seconds for one
+        to announce itself (``TimeoutError``)."""
+
+        def found() -> Optional[ServerInstance]:
+            for i in self.servers(server_name):
+                if server_id is None or i.server_id == server_id:
+                    return i
+            return None
 
         async def wait() -> ServerInstance:
             async with self._changed:
-                while not self._registry.get(server_name):
+                while True:
+                    i = found()
+                    if i is not None:
+                        return i
                     await self._changed.wait()
-                return self.servers(server_name)[0]
 
-        found: ServerInstance = await _timeout(wait(), timeout, f"no MCP server {server_name!r} came online")
-        return found
+        inst: ServerInstance = await _timeout(wait(), timeout, f"no MCP server {server_name!r} came online")
+        return inst
 
     def choose(self, server_name: str) -> Optional[ServerInstance]:
         """Picks an online instance of ``server_name`` with no session with us."""
@@ -1298,15 +1309,22 @@ class Client:
         """The online server instances discovered so far."""
         return self.connection.servers(server_name)
 
-    async def wait_for_server(self, server_name: str, timeout: float = 10.0) -> ServerInstance:
-        """Waits until an instance of ``server_name`` is online."""
-        return await self.connection.wait_for_server(server_name, timeout)
+    async def wait_for_server(
+        self, server_name: str, timeout: float = 10.0, *, server_id: Optional[str] = None
+    ) -> ServerInstance:
+        """Waits until an instance of ``server_name`` (``server_id``, when
+        given) is online; ``TimeoutError`` after ``timeout`` seconds."""
+        return await self.connection.wait_for_server(server_name, timeout, server_id=server_id)
 
     async def initialize(
         self, server_name: str, server_id: Optional[str] = None, timeout: Optional[float] = None
     ) -> Session:
         """Opens and initializes a session with an instance of ``server_name``
-        (``initialize``, then ``notifications/initialized``)."""
+        (``initialize``, then ``notifications/initialized``). Waits for the
+        server to be discovered first (up to ``timeout``, or the ``initialize``
+        timeout) if it is not yet."""
+        wait = timeout if timeout is not None else self.timeouts.get(METHOD_INITIALIZE, self.default_timeout)
+        await self.connection.wait_for_server(server_name, wait, server_id=server_id)
         ch = await self.connection.open(server_name, server_id)
         s = Session(ch, self.timeouts, self.default_timeout)
         params = {"protocolVersion": PROTOCOL_VERSION, "capabilities": self.capabilities, "clientInfo": self.client_info}
