@@ -1226,6 +1226,8 @@ class Client:
         self._unsuback: Dict[int, asyncio.Future[Unsubscribed]] = {}
         self._routes: List[_Route] = []
         self._filter_refs: Dict[str, int] = {}
+        self._id_filters: Dict[int, List[str]] = {}
+        self._next_sub_id = 1
         self._services: List[Service] = []
         self._calls: Dict[int, _Call] = {}
         self._handler_tasks: Set[asyncio.Task[None]] = set()
@@ -1662,8 +1664,24 @@ class Client:
     def _on_message(self, msg: Message) -> None:
         topic = msg.topic
         hit = False
+        wanted: Optional[Set[str]] = None
+        if self._id_filters:
+            # A broker sends a copy per overlapping subscription, each with
+            # its Subscription Identifier: each copy goes only to the routes
+            # of the filters it was sent for, so nothing is delivered twice.
+            ids = msg.properties.subscription_identifiers
+            if ids:
+                wanted = set()
+                for i in ids:
+                    wanted.update(self._id_filters.get(i, ()))
         for route in self._routes:
-            if route.deliver and route.matches(topic):
+            if not route.deliver:
+                continue
+            if wanted is None:
+                ok = route.matches(topic)
+            else:
+                ok = any(f.text in wanted and f.matches(topic) for f in route.filters)
+            if ok:
                 route.buffer.put(msg)
                 hit = True
         if not hit:
@@ -1773,8 +1791,21 @@ class Client:
         return Subscription(self, route)
 
     def _send_subscribe(self, route: _Route) -> None:
-        pid = self._engine.subscribe(_now(), list(route.specs), **route.options)
+        options = route.options
+        sid = 0
+        if route.deliver and self._engine.version == 5 and self._engine.server.get("subscription_identifiers_available"):
+            sid = self._next_sub_id
+            self._next_sub_id = sid + 1 if sid < 268_435_455 else 1
+            given: Optional[Properties] = options.get("properties")
+            options = dict(options)
+            options["properties"] = Properties(
+                subscription_identifiers=[sid],
+                user_properties=given.user_properties if given is not None else None,
+            )
+        pid = self._engine.subscribe(_now(), list(route.specs), **options)
         self._suback[pid] = route
+        if sid:
+            self._id_filters[sid] = [f for f, _ in route.specs]
         self._kick()
 
     def _release_soon(self, route: _Route) -> None:
@@ -1804,6 +1835,13 @@ class Client:
                 gone.append(f)
             else:
                 self._filter_refs[f] = n
+        if gone and self._id_filters:
+            for sid in list(self._id_filters):
+                left = [f for f in self._id_filters[sid] if f not in gone]
+                if left:
+                    self._id_filters[sid] = left
+                else:
+                    del self._id_filters[sid]
         if not gone or self._closed or self._closing:
             return None
         try:
@@ -2039,14 +2077,16 @@ class Client:
                 prev = part
         except Exception as e:
             svc.failed += 1
+            if prev is not _NOTHING:
+                self._respond(req.request_id, _as_reply(prev), True)
             self._respond(req.request_id, _error_reply(e), False)
             return
         self._answer(svc, req, b"" if prev is _NOTHING else prev)
 
     async def _finish_handler(self, svc: Service, req: Request, result: Any) -> None:
+        prev: Any = _NOTHING
         try:
             if hasattr(result, "__anext__"):
-                prev: Any = _NOTHING
                 async for part in result:
                     if prev is not _NOTHING:
                         self._respond(req.request_id, _as_reply(prev), True)
@@ -2058,6 +2098,8 @@ class Client:
             raise
         except Exception as e:
             svc.failed += 1
+            if prev is not _NOTHING:
+                self._respond(req.request_id, _as_reply(prev), True)
             self._respond(req.request_id, _error_reply(e), False)
             return
         self._answer(svc, req, value)

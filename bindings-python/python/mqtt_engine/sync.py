@@ -585,11 +585,15 @@ class Client:
             result = handler(req)
             if isinstance(result, Iterator):
                 prev: object = _NOTHING
-                for part in result:
+                try:
+                    for part in result:
+                        if prev is not _NOTHING:
+                            loop.call_soon_threadsafe(aio._respond, req.request_id, _as_reply(prev), True)
+                        prev = part
+                except Exception:
                     if prev is not _NOTHING:
-                        reply = _as_reply(prev)
-                        loop.call_soon_threadsafe(aio._respond, req.request_id, reply, True)
-                    prev = part
+                        loop.call_soon_threadsafe(aio._respond, req.request_id, _as_reply(prev), True)
+                    raise
                 return b"" if prev is _NOTHING else prev
             return result
 
