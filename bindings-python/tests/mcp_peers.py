@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Optional, TypeVar, Union
 
 import pytest
@@ -40,6 +40,17 @@ def _mosquitto() -> str:
         if c and os.path.exists(c):
             return c
     pytest.fail("mosquitto is not installed (apt-get install mosquitto)")
+
+
+@pytest.fixture(scope="module")
+def mcp_broker() -> Iterator[str]:
+    """The mqtt:// URL of a mosquitto of this test module."""
+    yield from start_mosquitto()
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+    """Runs a test body on a fresh event loop, bounded by ``timeout``."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 def start_mosquitto() -> Iterator[str]:
@@ -82,22 +93,24 @@ def host_port(url: str) -> tuple[str, int]:
 
 
 class NativePeer:
-    """A native sans-IO ``Client`` with an attached MCP role over TCP.
+    """A native sans-IO ``Client``, with an attached MCP role or none, over TCP.
 
     ``role_events`` collects what the role reports; ``wait_for`` waits (with a
     timeout) for the first one matching a predicate.
     """
 
-    def __init__(self, url: str, role: Role) -> None:
+    def __init__(self, url: str, role: Optional[Role] = None, **options: Any) -> None:
         self.url = url
         self.role = role
-        self.client = m.Client(now_ms(), seed=7)
-        self.client.attach_mcp(role)
+        self.client = m.Client(now_ms(), seed=7, **options)
+        if role is not None:
+            self.client.attach_mcp(role)
         self.role_events: list[Any] = []
         self.events: list[Any] = []
         self._changed = asyncio.Event()
         self._writer: Optional[asyncio.StreamWriter] = None
         self._task: Optional[asyncio.Task[None]] = None
+        self._stopping = False
 
     async def start(self) -> None:
         host, port = host_port(self.url)
@@ -114,13 +127,13 @@ class NativePeer:
     def _drain(self) -> None:
         for e in self.client.events():
             self.events.append(e)
-        for r in self.role.events():
-            self.role_events.append(r)
+        if self.role is not None:
+            self.role_events.extend(self.role.events())
         self._changed.set()
 
     async def _run(self, reader: asyncio.StreamReader) -> None:
         try:
-            while True:
+            while not self._stopping:
                 # Events first: the role acts on them (it starts on Connected)
                 # and what it queues goes out in the same turn.
                 self._drain()
@@ -166,11 +179,65 @@ class NativePeer:
         return out
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        """Drops the connection (no DISCONNECT: like a crash, so wills fire)."""
+        self._stopping = True
         if self._writer is not None:
             self._writer.close()
+        if self._task is not None:
+            # Closing the socket ends the read; cancelling covers the rest (a
+            # cancellation can be lost inside asyncio.wait_for on 3.11, so the
+            # flag above also stops the loop).
+            self._task.cancel()
+            await asyncio.wait([self._task], timeout=WAIT)
+
+
+class NativeError(Exception):
+    """Raised by an answer function of :func:`answer_natively` to reply with a JSON-RPC error."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def answer_natively(peer: NativePeer, answer: Callable[[str, Any], Any]) -> "asyncio.Task[None]":
+    """Answers every ``initialize`` and request reaching a native ``McpServer``
+    with ``answer(method, params)`` (a result, or raise :class:`NativeError`)."""
+    role = peer.role
+    assert isinstance(role, m.McpServer)
+
+    async def loop() -> None:
+        seen = 0
+        while True:
+            for e in peer.role_events[seen:]:
+                if isinstance(e, (m.McpInitialize, m.McpClientRequest)):
+                    method = "initialize" if isinstance(e, m.McpInitialize) else e.method
+                    client, id = e.client, e.id
+                    try:
+                        result = answer(method, e.params)
+                        peer.act(lambda c, t: role.respond(c, t, client, id, result))
+                    except NativeError as err:
+                        spec = (err.code, err.message)
+                        peer.act(lambda c, t: role.respond(c, t, client, id, error=spec))
+            seen = len(peer.role_events)
+            peer._changed.clear()
+            await peer._changed.wait()
+
+    return asyncio.ensure_future(loop())
+
+
+def calculator(method: str, params: Any) -> Any:
+    """The answers of a small calculator server with one tool, ``add``."""
+    if method == "initialize":
+        return {
+            "protocolVersion": params.get("protocolVersion", "2025-06-18"),
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "rust-calculator", "version": "1.0"},
+        }
+    if method == "tools/list":
+        schema = {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}
+        return {"tools": [{"name": "add", "description": "Adds two numbers", "inputSchema": schema}]}
+    if method == "tools/call" and params.get("name") == "add":
+        total = params["arguments"]["a"] + params["arguments"]["b"]
+        return {"content": [{"type": "text", "text": str(total)}], "isError": False}
+    raise NativeError(-32601, "no such method")

@@ -53,12 +53,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import json
 import random
 import secrets
 from dataclasses import dataclass, field
 from typing import (
+    TYPE_CHECKING,
     Any,
     AsyncIterator,
     Awaitable,
@@ -70,6 +72,9 @@ from typing import (
     Sequence,
     Tuple,
 )
+
+if TYPE_CHECKING:
+    from . import aio
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -271,21 +276,22 @@ class _Link:
     """One MQTT connection of an MCP component over :mod:`mqtt_engine.aio`.
 
     Publishes QoS 1 with the MCP User Properties; subscriptions deliver to a
-    handler called in order, one task per subscription.
+    handler called in order, one task per subscription. When the connection
+    is lost for good, the ``on_lost`` callbacks run once.
     """
 
-    def __init__(self, client: Any, component: str, client_id: str) -> None:
+    def __init__(self, client: "aio.Client", component: str, client_id: str) -> None:
         self._client = client
         self.component = component
         self.client_id = client_id
         self._tasks: set[asyncio.Task[None]] = set()
-        self.lost = asyncio.Event()
+        self.on_lost: List[Callable[[], None]] = []
+        self.lost = False
 
     @property
     def connack_user_properties(self) -> UserProperties:
-        props = getattr(self._client, "connack_properties", None)
-        ups = getattr(props, "user_properties", None) if props is not None else None
-        return list(ups) if ups else []
+        props = self._client.connack_properties
+        return list(props.user_properties) if props is not None and props.user_properties else []
 
     def user_properties(self) -> UserProperties:
         return [(COMPONENT_TYPE, self.component), (MQTT_CLIENT_ID, self.client_id)]
@@ -303,29 +309,32 @@ class _Link:
         """Subscribes (QoS 1) and returns once acknowledged; the returned
         coroutine function unsubscribes. Raises :class:`SessionClosed` with
         ``"subscription_refused"`` when the broker refuses one."""
-        subs = []
-        for f, no_local in filters:
-            sub = self._client.subscribe(f, qos=1, no_local=no_local)
-            subs.append(sub)
-            # Entering the subscription waits for its SUBACK.
-            try:
-                await sub.__aenter__()
-            except Exception as e:  # the broker refused it
-                for s in subs[:-1]:
-                    await s.__aexit__(None, None, None)
-                raise SessionClosed("subscription_refused") from e
+        from . import aio
 
-        async def pump(sub: Any) -> None:
+        subs: List[aio.Subscription] = []
+        for f, no_local in filters:
+            # No bound on the queue: MCP messages are never dropped here (the
+            # pump below moves them to the session at once).
+            sub = self._client.subscribe(f, qos=1, no_local=no_local, queue_size=0)
+            subs.append(sub)
+        try:
+            for sub in subs:
+                await sub.wait_subscribed()
+        except aio.SubscribeError as e:
+            for sub in subs:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+            raise SessionClosed("subscription_refused") from e
+
+        async def pump(sub: aio.Subscription) -> None:
             try:
                 async for msg in sub:
-                    props = list(getattr(msg.properties, "user_properties", None) or [])
+                    props = list(msg.properties.user_properties or [])
                     if _user_property(props, MQTT_CLIENT_ID) == self.client_id:
                         continue  # our own message, from a broker without No Local
                     handler(msg.topic, bytes(msg.payload), props)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self.lost.set()
+            except aio.ConnectionLostError:
+                self._lost()
 
         tasks = [asyncio.ensure_future(pump(s)) for s in subs]
         self._tasks.update(tasks)
@@ -334,11 +343,17 @@ class _Link:
             for t in tasks:
                 t.cancel()
                 self._tasks.discard(t)
-            for s in subs:
+            for sub in subs:
                 with contextlib.suppress(Exception):
-                    await s.__aexit__(None, None, None)
+                    await sub.unsubscribe()
 
         return unsubscribe
+
+    def _lost(self) -> None:
+        if not self.lost:
+            self.lost = True
+            for f in self.on_lost:
+                f()
 
     async def close(self) -> None:
         for t in list(self._tasks):
@@ -346,11 +361,8 @@ class _Link:
         self._tasks.clear()
 
 
-LinkFactory = Callable[..., "contextlib.AbstractAsyncContextManager[_Link]"]
-
-
 @contextlib.asynccontextmanager
-async def _aio_link(
+async def _open_link(
     url: str,
     *,
     component: str,
@@ -362,19 +374,18 @@ async def _aio_link(
     **options: Any,
 ) -> AsyncIterator[_Link]:
     """Connects with what MCP needs in CONNECT: MQTT 5, our id, Clean Start,
-    no session, ``MCP-COMPONENT-TYPE`` and ``MCP-META``, and the will."""
+    no session, ``MCP-COMPONENT-TYPE`` and ``MCP-META``, and the will.
+
+    Reconnecting is off unless ``reconnect`` is given: the sessions of MCP
+    over MQTT do not outlive a connection (the will tells the peers it
+    ended), so a lost connection ends them with ``"connection_lost"``."""
     from . import Properties, Will, aio
 
     ups = [(COMPONENT_TYPE, component), (MQTT_CLIENT_ID, client_id)]
-    will = Will(
-        will_topic,
-        will_payload,
-        qos=1,
-        retain=will_retain,
-        properties=Properties(user_properties=ups),
-    )
+    will = Will(will_topic, will_payload, qos=1, retain=will_retain, properties=Properties(user_properties=ups))
     connect_ups = list(options.pop("user_properties", None) or [])
     connect_ups += [(COMPONENT_TYPE, component), (META, json.dumps(meta if meta is not None else {}))]
+    options.setdefault("reconnect", False)
     async with aio.connect(
         url,
         client_id=client_id,
@@ -390,10 +401,6 @@ async def _aio_link(
             yield link
         finally:
             await link.close()
-
-
-# The factory used to open connections; tests may replace it.
-_open_link: LinkFactory = _aio_link
 
 
 # -- channels -------------------------------------------------------------
@@ -522,6 +529,15 @@ class ServerConnection:
         self._unsub_control: Optional[Callable[[], Awaitable[None]]] = None
         self.online = False
         self.malformed = 0
+        link.on_lost.append(self._connection_lost)
+
+    def _connection_lost(self) -> None:
+        self.online = False
+        for ch in list(self._clients.values()):
+            ch._ended("connection_lost")
+        self._clients.clear()
+        self._unsubs.clear()
+        self._accepted.put_nowait(None)
 
     @property
     def clients(self) -> List[str]:
@@ -684,6 +700,14 @@ class ClientConnection:
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self.malformed = 0
+        link.on_lost.append(self._connection_lost)
+
+    def _connection_lost(self) -> None:
+        self._registry.clear()
+        for ch in list(self._sessions.values()):
+            ch._ended("connection_lost")
+        self._sessions.clear()
+        self._unsubs.clear()
 
     async def start(self) -> None:
         """Subscribes the presence of the servers under the filters (the
@@ -1112,20 +1136,41 @@ class Server:
         return value
 
     async def run_session(self, channel: Channel) -> None:
-        """Answers one client's requests until its session ends."""
-        async for m in channel:
-            if not _is_request(m):
-                continue  # notifications (initialized, cancelled...) and responses
+        """Answers one client's requests until its session ends. Requests
+        run concurrently; ``notifications/cancelled`` cancels one."""
+        running: Dict[str, asyncio.Task[None]] = {}
+
+        async def answer(m: JsonObject) -> None:
             try:
                 out = _result(m["id"], await self.handle(m["method"], m.get("params")))
             except RpcError as e:
                 out = _error(m["id"], e)
             except Exception as e:
                 out = _error(m["id"], RpcError(INTERNAL_ERROR, f"{type(e).__name__}: {e}"))
-            try:
+            with contextlib.suppress(SessionClosed):
                 await channel.send(out)
-            except SessionClosed:
-                return
+
+        try:
+            async for m in channel:
+                if _is_request(m):
+                    key = json.dumps(m["id"])
+                    task = asyncio.ensure_future(answer(m))
+                    running[key] = task
+                    task.add_done_callback(functools.partial(_forget_task, running, key))
+                elif _is_notification(m, "notifications/cancelled"):
+                    params = m.get("params")
+                    if isinstance(params, dict):
+                        found = running.get(json.dumps(params.get("requestId")))
+                        if found is not None:
+                            found.cancel()
+                # other notifications (initialized...) and responses: nothing to do
+        finally:
+            for t in list(running.values()):
+                t.cancel()
+
+
+def _forget_task(running: Dict[str, "asyncio.Task[None]"], key: str, _task: "asyncio.Task[None]") -> None:
+    running.pop(key, None)
 
 
 @contextlib.asynccontextmanager
@@ -1244,7 +1289,13 @@ class Session:
             timeout = self._timeouts.get(method, self._default_timeout)
         try:
             await self.channel.send(_request(n, method, params))
-            return await _timeout(asyncio.shield(fut), timeout, f"{method}: no answer in {timeout} s")
+            try:
+                return await _timeout(asyncio.shield(fut), timeout, f"{method}: no answer in {timeout} s")
+            except TimeoutError:
+                # Tell the server to stop working on it (MCP cancellation).
+                with contextlib.suppress(McpError):
+                    await self.notify("notifications/cancelled", {"requestId": n, "reason": "timeout"})
+                raise
         finally:
             self._pending.pop(n, None)
             if not fut.done():
