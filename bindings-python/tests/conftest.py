@@ -377,3 +377,16 @@ def wait_until_sync(predicate: Any, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(0.005)
+
+
+_TIME_LIMITED = {"test_aio.py", "test_sync.py", "test_paho_interop.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A hard time limit (pytest-timeout, when installed) on every client
+    test, beyond the awaits' own timeouts: nothing hangs CI."""
+    if not config.pluginmanager.hasplugin("timeout"):
+        return
+    for item in items:
+        if item.path.name in _TIME_LIMITED and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(120))

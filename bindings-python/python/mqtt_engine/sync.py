@@ -359,6 +359,9 @@ class Client:
         try:
             return fut.result(timeout)
         except concurrent.futures.TimeoutError:
+            # (RequestTimeout is a TimeoutError too: then the work is done)
+            if fut.done():
+                return fut.result()
             fut.cancel()
             raise TimeoutError("the operation did not complete within the timeout") from None
         except concurrent.futures.CancelledError:
