@@ -138,8 +138,16 @@ impl Disconnected {
         py_user_properties(py, &self.inner.user_properties)
     }
     #[classattr]
-    fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str) {
-        ("cause", "reason_code", "reason_name", "reason_string")
+    fn __match_args__(
+    ) -> (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str) {
+        (
+            "cause",
+            "reason_code",
+            "reason_name",
+            "reason_string",
+            "server_reference",
+            "user_properties",
+        )
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         repr_of(slf.as_any(), "Disconnected")
@@ -269,8 +277,8 @@ impl Published {
         py_user_properties(py, &self.inner.user_properties)
     }
     #[classattr]
-    fn __match_args__() -> (&'static str, &'static str, &'static str) {
-        ("packet_id", "qos", "reason_code")
+    fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str, &'static str) {
+        ("packet_id", "qos", "reason_code", "reason_string", "user_properties")
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         repr_of(slf.as_any(), "Published")
@@ -424,8 +432,24 @@ impl Request {
         py_props(py, &self.inner.publish.properties)
     }
     #[classattr]
-    fn __match_args__() -> (&'static str, &'static str, &'static str) {
-        ("request_id", "topic", "payload")
+    fn __match_args__() -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        (
+            "request_id",
+            "topic",
+            "payload",
+            "correlation_data",
+            "response_topic",
+            "deadline_ms",
+            "properties",
+        )
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         repr_of(slf.as_any(), "Request")
@@ -486,8 +510,16 @@ impl Response {
         py_props(py, &self.inner.publish.properties)
     }
     #[classattr]
-    fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str) {
-        ("request_id", "payload", "status", "more")
+    fn __match_args__() -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        ("request_id", "payload", "status", "message", "more", "topic", "properties")
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         repr_of(slf.as_any(), "Response")

@@ -337,8 +337,16 @@ impl Publish {
         dict_of(py, &Packet::Publish(self.inner.clone()))
     }
     #[classattr]
-    fn __match_args__() -> (&'static str, &'static str, &'static str, &'static str) {
-        ("topic", "payload", "qos", "retain")
+    fn __match_args__() -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        ("topic", "payload", "qos", "retain", "dup", "packet_id", "properties")
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         repr_of(

@@ -617,7 +617,7 @@ def test_request_subscribes_then_publishes_and_correlates() -> None:
     evs = [e for e in c.events() if not isinstance(e, (m.Subscribed, m.Published))]
     assert len(evs) == 2
     match evs:
-        case [m.Response(r1, b"pong", 200, False), m.RequestDone(r2, "completed", None, 1)]:
+        case [m.Response(r1, b"pong", 200, None, False), m.RequestDone(r2, "completed", None, 1)]:
             assert r1 == r2 == rid
         case _:
             pytest.fail(repr(evs))
@@ -719,7 +719,7 @@ def test_request_response_round_trip_between_two_clients() -> None:
     hub.pump()
     evs = [e for e in hub.events("client") if isinstance(e, (m.Response, m.RequestDone))]
     match evs:
-        case [m.Response(r, b"HELLO", 200, False), m.RequestDone(r2, "completed", None, 1)]:
+        case [m.Response(r, b"HELLO", 200, None, False), m.RequestDone(r2, "completed", None, 1)]:
             assert r == r2 == rid
         case _:
             pytest.fail(repr(evs))

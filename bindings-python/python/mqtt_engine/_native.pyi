@@ -254,7 +254,7 @@ class Connack:
 class Publish:
     """PUBLISH (both ways)."""
 
-    __match_args__: ClassVar[tuple[str, str, str, str]]
+    __match_args__: ClassVar[tuple[str, str, str, str, str, str, str]]
     def __new__(cls,
         topic: str,
         payload: Optional[_Payload] = None,
@@ -520,7 +520,7 @@ class Connected:
 class Disconnected:
     """The connection is over."""
 
-    __match_args__: ClassVar[tuple[str, str, str, str]]
+    __match_args__: ClassVar[tuple[str, str, str, str, str, str]]
     @property
     def cause(self) -> _DisconnectCauseName: ...
     @property
@@ -569,7 +569,7 @@ class Message:
 class Published:
     """The QoS 1 or 2 flow of a message we published ended."""
 
-    __match_args__: ClassVar[tuple[str, str, str]]
+    __match_args__: ClassVar[tuple[str, str, str, str, str]]
     @property
     def packet_id(self) -> int: ...
     @property
@@ -627,7 +627,7 @@ class Unsubscribed:
 class Request:
     """A request on a served filter; answer with Client.respond."""
 
-    __match_args__: ClassVar[tuple[str, str, str]]
+    __match_args__: ClassVar[tuple[str, str, str, str, str, str, str]]
     @property
     def request_id(self) -> int: ...
     @property
@@ -648,7 +648,7 @@ class Request:
 class Response:
     """An answer to one of our requests."""
 
-    __match_args__: ClassVar[tuple[str, str, str, str]]
+    __match_args__: ClassVar[tuple[str, str, str, str, str, str, str]]
     @property
     def request_id(self) -> int: ...
     @property
