@@ -1,5 +1,5 @@
-"""Helpers of the MCP tests: a mosquitto on a free loopback port, and the
-native Rust MCP roles (``mqtt_engine.McpServer`` / ``McpClient``) driven over
+"""Helpers of the MCP tests: the broker's URL (from conftest's mosquitto), and
+the native Rust MCP roles (``mqtt_engine.McpServer`` / ``McpClient``) driven over
 a real TCP connection by a small asyncio loop, as peers of the Python
 helpers and of the SDK bridge.
 
@@ -10,76 +10,29 @@ client's next deadline, and every wait has a timeout.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import Any, Optional, TypeVar, Union
 
 import pytest
 
 import mqtt_engine as m
+from conftest import Broker
 
 T = TypeVar("T")
 Role = Union[m.McpServer, m.McpClient]
 WAIT = 10.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _mosquitto() -> str:
-    for c in (shutil.which("mosquitto"), "/usr/sbin/mosquitto"):
-        if c and os.path.exists(c):
-            return c
-    pytest.fail("mosquitto is not installed (apt-get install mosquitto)")
-
-
-@pytest.fixture(scope="module")
-def mcp_broker() -> Iterator[str]:
-    """The mqtt:// URL of a mosquitto of this test module."""
-    yield from start_mosquitto()
+@pytest.fixture
+def mcp_broker(broker: Broker) -> str:
+    """The mqtt:// URL of the suite's mosquitto (conftest's ``broker``)."""
+    return broker.url()
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
     """Runs a test body on a fresh event loop, bounded by ``timeout``."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-def start_mosquitto() -> Iterator[str]:
-    """A mosquitto on a free loopback port; yields its mqtt:// URL."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as d:
-        conf = os.path.join(d, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        proc = subprocess.Popen([_mosquitto(), "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            give_up = time.monotonic() + WAIT
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > give_up:
-                        pytest.fail("mosquitto did not start")
-                    # polling a child process's listening socket, not engine time
-                    time.sleep(0.02)
-            yield f"mqtt://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
 
 
 def now_ms() -> int:
