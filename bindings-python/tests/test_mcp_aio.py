@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import mqtt_engine as m
+from conftest import Proxy
 from mcp_peers import NativePeer, answer_natively, calculator, mcp_broker, run
 from mqtt_engine import mcp
 
@@ -295,5 +296,49 @@ def test_a_python_client_calls_a_rust_server(mcp_broker: str) -> None:
             assert s.channel.close_reason == "server_offline"
         answering.cancel()
         await peer.close()
+
+    run(body())
+
+
+def test_a_session_can_be_opened_again_after_closing(mcp_broker: str) -> None:
+    async def body() -> None:
+        server = calculator_server("again-1", "demo/again")
+        async with mcp.serve(server, mcp_broker) as conn, mcp.connect(mcp_broker) as client:
+            for n in range(3):
+                async with client.session("demo/again", timeout=10) as s:
+                    r = await s.call_tool("add", {"a": n, "b": 1}, timeout=10)
+                    assert r["content"][0]["text"] == str(n + 1)
+                    assert conn.clients == [client.client_id]
+
+    run(body())
+
+
+def test_a_lost_connection_ends_sessions_and_the_will_clears_presence(mcp_broker: str, proxy: Proxy) -> None:
+    """The server's connection is cut (no DISCONNECT): its will clears the
+    retained presence, so the client's session ends as "server_offline", and
+    the server's own sessions end as "connection_lost"."""
+
+    async def body() -> None:
+        server = calculator_server("cut-1", "demo/cut")
+        async with mcp.connect(mcp_broker) as client:
+            async with mcp.server_connection(proxy.url(), "cut-1", "demo/cut") as conn:
+                accepted: list[mcp.Channel] = []
+
+                async def accept() -> None:
+                    async for ch in conn:
+                        accepted.append(ch)
+                        await server.run_session(ch)
+
+                serving = asyncio.ensure_future(accept())
+                s = await client.initialize("demo/cut", timeout=10)
+                assert (await s.call_tool("add", {"a": 1, "b": 1}, timeout=10))["content"][0]["text"] == "2"
+                proxy.cut()
+                with pytest.raises(mcp.SessionClosed):
+                    await asyncio.wait_for(s.channel.receive(), 10)
+                assert s.channel.close_reason == "server_offline"
+                assert client.servers("demo/cut") == []
+                await asyncio.wait_for(serving, 10)  # accept() ends with the connection
+                assert [ch.close_reason for ch in accepted] == ["connection_lost"]
+                assert not conn.online
 
     run(body())

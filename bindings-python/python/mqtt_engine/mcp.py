@@ -97,6 +97,8 @@ __all__ = [
 
 #: The MCP protocol version these helpers speak (and the Rust roles default to).
 PROTOCOL_VERSION = "2025-06-18"
+#: The versions a :class:`Server` accepts from a client's ``initialize``.
+SUPPORTED_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18")
 
 COMPONENT_TYPE = "MCP-COMPONENT-TYPE"
 META = "MCP-META"
@@ -432,6 +434,7 @@ class Channel:
         self._close = close
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self.close_reason: Optional[str] = None
+        self._unsub: Optional[Callable[[], Awaitable[None]]] = None
 
     @property
     def closed(self) -> bool:
@@ -487,6 +490,23 @@ class Channel:
         self._queue.put_nowait(_CLOSED)
         return True
 
+    def _take_unsubscribe(self) -> Optional[Callable[[], Awaitable[None]]]:
+        unsub, self._unsub = self._unsub, None
+        return unsub
+
+
+def _spawn(tasks: "set[asyncio.Task[None]]", aw: Awaitable[None]) -> None:
+    """Runs ``aw`` in the background, keeping a reference until it is done."""
+    t = asyncio.ensure_future(aw)
+    tasks.add(t)
+    t.add_done_callback(tasks.discard)
+
+
+async def _quietly(f: Optional[Callable[[], Awaitable[None]]]) -> None:
+    if f is not None:
+        with contextlib.suppress(Exception):
+            await f()
+
 
 @dataclass(frozen=True)
 class ServerInstance:
@@ -523,7 +543,6 @@ class ServerConnection:
         self.description = description
         self.meta = meta
         self._clients: Dict[str, Channel] = {}
-        self._unsubs: Dict[str, Callable[[], Awaitable[None]]] = {}
         self._accepted: asyncio.Queue[Optional[Channel]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsub_control: Optional[Callable[[], Awaitable[None]]] = None
@@ -536,7 +555,6 @@ class ServerConnection:
         for ch in list(self._clients.values()):
             ch._ended("connection_lost")
         self._clients.clear()
-        self._unsubs.clear()
         self._accepted.put_nowait(None)
 
     @property
@@ -622,9 +640,10 @@ class ServerConnection:
         async def close() -> None:
             with contextlib.suppress(Exception):
                 await self._link.publish(rpc, _notification(METHOD_DISCONNECTED))
-            await self._forget(cid)
+            await _quietly(self._release(ch))
 
-        return Channel(cid, self.server_name, send, close)
+        ch = Channel(cid, self.server_name, send, close)
+        return ch
 
     async def _open(self, ch: Channel) -> None:
         cid = ch.peer
@@ -647,29 +666,31 @@ class ServerConnection:
             (rpc, True),
         ]
         try:
-            self._unsubs[cid] = await self._link.subscribe(filters, on_message)
+            ch._unsub = await self._link.subscribe(filters, on_message)
         except SessionClosed:
             init = await ch.receive()
             err = RpcError(INTERNAL_ERROR, "the server could not subscribe to this client's topics")
             with contextlib.suppress(Exception):
                 await self._link.publish(rpc, _error(init.get("id"), err))
-            self._clients.pop(cid, None)
             ch._ended("subscription_refused")
+            self._release(ch)
+            return
+        if ch.closed:  # the client left while we subscribed
+            await _quietly(self._release(ch))
             return
         self._accepted.put_nowait(ch)
 
     def _client_gone(self, cid: str, reason: str) -> None:
         ch = self._clients.get(cid)
         if ch is not None and ch._ended(reason):
-            t = asyncio.ensure_future(self._forget(cid))
-            self._tasks.add(t)
-            t.add_done_callback(self._tasks.discard)
+            _spawn(self._tasks, _quietly(self._release(ch)))
 
-    async def _forget(self, cid: str) -> None:
-        self._clients.pop(cid, None)
-        unsub = self._unsubs.pop(cid, None)
-        if unsub is not None:
-            await unsub()
+    def _release(self, ch: Channel) -> Optional[Callable[[], Awaitable[None]]]:
+        """Forgets a channel at once (a new ``initialize`` from the same client
+        opens a new one); returns what undoes its subscriptions."""
+        if self._clients.get(ch.peer) is ch:
+            del self._clients[ch.peer]
+        return ch._take_unsubscribe()
 
 
 class ClientConnection:
@@ -696,7 +717,6 @@ class ClientConnection:
         self._registry: Dict[str, Dict[str, ServerInstance]] = {}
         self._cursor: Dict[str, int] = {}
         self._sessions: Dict[Tuple[str, str], Channel] = {}
-        self._unsubs: Dict[Tuple[str, str], Callable[[], Awaitable[None]]] = {}
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self.malformed = 0
@@ -707,7 +727,6 @@ class ClientConnection:
         for ch in list(self._sessions.values()):
             ch._ended("connection_lost")
         self._sessions.clear()
-        self._unsubs.clear()
 
     async def start(self) -> None:
         """Subscribes the presence of the servers under the filters (the
@@ -791,7 +810,7 @@ class ClientConnection:
         async def close() -> None:
             with contextlib.suppress(Exception):
                 await self._link.publish(rpc, _notification(METHOD_DISCONNECTED))
-            await self._forget(key)
+            await _quietly(self._release(key, ch))
 
         ch = Channel(server_id, server_name, send, close)
         self._sessions[key] = ch
@@ -807,10 +826,12 @@ class ClientConnection:
 
         filters = [(server_capability_topic(server_id, server_name), False), (rpc, True)]
         try:
-            self._unsubs[key] = await self._link.subscribe(filters, on_message)
+            ch._unsub = await self._link.subscribe(filters, on_message)
         except SessionClosed:
-            self._sessions.pop(key, None)
+            self._release(key, ch)
             raise
+        if ch.closed:  # the server went offline while we subscribed
+            await _quietly(self._release(key, ch))
         return ch
 
     async def shutdown(self) -> None:
@@ -862,16 +883,12 @@ class ClientConnection:
     def _session_gone(self, key: Tuple[str, str], reason: str) -> None:
         ch = self._sessions.get(key)
         if ch is not None and ch._ended(reason):
-            t = asyncio.ensure_future(self._forget(key))
-            self._tasks.add(t)
-            t.add_done_callback(self._tasks.discard)
+            _spawn(self._tasks, _quietly(self._release(key, ch)))
 
-    async def _forget(self, key: Tuple[str, str]) -> None:
-        self._sessions.pop(key, None)
-        unsub = self._unsubs.pop(key, None)
-        if unsub is not None:
-            with contextlib.suppress(Exception):
-                await unsub()
+    def _release(self, key: Tuple[str, str], ch: Channel) -> Optional[Callable[[], Awaitable[None]]]:
+        if self._sessions.get(key) is ch:
+            del self._sessions[key]
+        return ch._take_unsubscribe()
 
 
 async def _timeout(aw: Awaitable[Any], timeout: Optional[float], what: str) -> Any:
@@ -1100,7 +1117,8 @@ class Server:
         if method == METHOD_INITIALIZE:
             asked = params.get("protocolVersion") if isinstance(params, dict) else None
             result: JsonObject = {
-                "protocolVersion": asked if isinstance(asked, str) else PROTOCOL_VERSION,
+                # the client's version when we know it, else ours (MCP's rule)
+                "protocolVersion": asked if asked in SUPPORTED_PROTOCOL_VERSIONS else PROTOCOL_VERSION,
                 "capabilities": {"tools": {"listChanged": False}},
                 "serverInfo": self.info,
             }
