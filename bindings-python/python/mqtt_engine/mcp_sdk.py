@@ -60,13 +60,18 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, Optional, Union
 
-import anyio
-from anyio.abc import TaskStatus
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from mcp.server.fastmcp import FastMCP
-from mcp.server.lowlevel import Server
-from mcp.shared.message import SessionMessage
-from mcp.types import JSONRPCMessage
+try:
+    import anyio
+    from anyio.abc import TaskStatus
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+    from mcp.server.fastmcp import FastMCP
+    from mcp.server.lowlevel import Server
+    from mcp.shared.message import SessionMessage
+    from mcp.types import JSONRPCMessage
+except ImportError as e:  # no SDK, or its 2.x line (FastMCP and the streams changed there)
+    raise ImportError(
+        "mqtt_engine.mcp_sdk needs the MCP Python SDK 1.x (tested with 1.30.0): pip install 'mcp>=1.30,<2'"
+    ) from e
 
 from . import mcp as mqtt_mcp
 
