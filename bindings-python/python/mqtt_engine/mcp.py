@@ -6,22 +6,25 @@ to a Rust client and the other way round.
 
 Two levels:
 
-- Helpers that speak MCP for you. A server with tools::
+- Helpers that speak MCP for you (:class:`Server`, :func:`serve`,
+  :func:`connect`, :class:`Client`, :class:`Session`). A server with tools::
 
-      server = Server("calc-1", "demo/calculator", description="Adds numbers")
+      from mqtt_engine import mcp
+
+      server = mcp.Server("calc-1", "demo/calculator", description="Adds numbers")
 
       @server.tool(description="Adds two numbers")
       def add(a: float, b: float) -> float:
           return a + b
 
-      async with serve(server, "mqtt://127.0.0.1:1883"):
+      async with mcp.serve(server, "mqtt://127.0.0.1:1883"):
           ...                      # online: discoverable and callable
 
   and a client that discovers it, initializes it and calls a tool::
 
-      async with connect("mqtt://127.0.0.1:1883") as mcp:
-          await mcp.wait_for_server("demo/calculator", timeout=5)
-          async with mcp.session("demo/calculator") as s:
+      async with mcp.connect("mqtt://127.0.0.1:1883") as client:
+          await client.wait_for_server("demo/calculator", timeout=5)
+          async with client.session("demo/calculator") as s:
               tools = await s.list_tools()
               result = await s.call_tool("add", {"a": 1, "b": 2})
 
@@ -34,15 +37,13 @@ Two levels:
 
 Topics (``{server-id}`` and ``{mcp-client-id}`` are MQTT client identifiers):
 
-=====================================================  ===========================================
-``$mcp-server/{server-id}/{server-name}``              ``initialize`` requests, to the server
-``$mcp-server/presence/{server-id}/{server-name}``     retained ``notifications/server/online``;
-                                                       empty when the server goes offline
-``$mcp-server/capability/{server-id}/{server-name}``   the server's list-changed notifications
-``$mcp-client/presence/{mcp-client-id}``               the client's ``notifications/disconnected``
-``$mcp-client/capability/{mcp-client-id}``             the client's list-changed notifications
-``$mcp-rpc/{mcp-client-id}/{server-id}/{server-name}``  everything else of a session, both ways
-=====================================================  ===========================================
+- ``$mcp-server/{server-id}/{server-name}``: ``initialize`` requests, to the server
+- ``$mcp-server/presence/{server-id}/{server-name}``: the retained
+  ``notifications/server/online``; empty when the server goes offline
+- ``$mcp-server/capability/{server-id}/{server-name}``: the server's list-changed notifications
+- ``$mcp-client/presence/{mcp-client-id}``: the client's ``notifications/disconnected``
+- ``$mcp-client/capability/{mcp-client-id}``: the client's list-changed notifications
+- ``$mcp-rpc/{mcp-client-id}/{server-id}/{server-name}``: everything else of a session, both ways
 
 MQTT 5.0 only. Every PUBLISH is QoS 1 with the User Properties
 ``MCP-COMPONENT-TYPE`` and ``MCP-MQTT-CLIENT-ID``; the RPC topic is subscribed
