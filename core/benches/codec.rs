@@ -43,8 +43,8 @@ use criterion::{
     black_box, criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use mqtt_engine::codec::{
-    decode, ByteStr, Connect, Packet, Properties, Protocol, Publish, QoS, RetainHandling,
-    Subscribe, Subscription, Will,
+    decode, ByteStr, Connect, Packet, Properties, PropertyFields, Protocol, Publish, QoS,
+    RetainHandling, Subscribe, Subscription, Will,
 };
 use std::sync::Arc;
 
@@ -109,7 +109,7 @@ fn ours_publish(c: PubCase, payload: &Bytes) -> Packet {
         p.qos = QoS::AtLeastOnce;
         p.packet_id = Some(PKID);
         if c.v5 {
-            p.properties = Properties {
+            p.properties = Properties::from(PropertyFields {
                 message_expiry_interval: Some(EXPIRY),
                 content_type: Some(ByteStr::from(CONTENT_TYPE)),
                 response_topic: Some(ByteStr::from(RESPONSE_TOPIC)),
@@ -118,8 +118,8 @@ fn ours_publish(c: PubCase, payload: &Bytes) -> Packet {
                     .iter()
                     .map(|&(k, v)| (ByteStr::from(k), ByteStr::from(v)))
                     .collect(),
-                ..Properties::default()
-            };
+                ..PropertyFields::default()
+            });
         }
     }
     Packet::Publish(p)
@@ -365,20 +365,20 @@ fn ours_connect(v5: bool) -> Packet {
         properties: Properties::default(),
     };
     if v5 {
-        c.properties = Properties {
+        c.properties = Properties::from(PropertyFields {
             session_expiry_interval: Some(3600),
             receive_maximum: Some(100),
             maximum_packet_size: Some(1 << 20),
             topic_alias_maximum: Some(16),
             user_properties: vec![("app".into(), "bench".into())],
-            ..Properties::default()
-        };
-        will.properties = Properties {
+            ..PropertyFields::default()
+        });
+        will.properties = Properties::from(PropertyFields {
             will_delay_interval: Some(30),
             message_expiry_interval: Some(600),
             content_type: Some(CONTENT_TYPE.into()),
-            ..Properties::default()
-        };
+            ..PropertyFields::default()
+        });
     }
     c.will = Some(will);
     Packet::Connect(Box::new(c))

@@ -5,8 +5,8 @@
 //! packet can be put on the wire, the test also feeds those bytes to the decoder.
 
 use mqtt_engine::codec::{
-    decode, Auth, ByteStr, Connack, Connect, Disconnect, Packet, Properties, Protocol, PubAck,
-    Publish, Suback, Subscribe, Subscription, Unsuback, Unsubscribe, Will,
+    decode, Auth, ByteStr, Connack, Connect, Disconnect, Packet, Properties, PropertyFields,
+    Protocol, PubAck, Publish, Suback, Subscribe, Subscription, Unsuback, Unsubscribe, Will,
 };
 use mqtt_engine::{Bytes, QoS, ReasonCode};
 
@@ -114,10 +114,10 @@ fn string_with_null_character_is_refused_mqtt_1_5_4_2() {
         refused(protocol, Connect::new(protocol, ByteStr::from("id\0".to_string())), MALFORMED);
         refused(protocol, subscribe(vec![Subscription::new("a/\0", QoS::AtMostOnce)]), MALFORMED);
     }
-    let properties = Properties {
+    let properties = Properties::from(PropertyFields {
         user_properties: vec![("k".into(), ByteStr::from("v\0".to_string()))],
-        ..Properties::default()
-    };
+        ..PropertyFields::default()
+    });
     refused(Protocol::V5, Packet::Puback(puback_with(properties)), MALFORMED);
     decode_refused(Protocol::V311, "30 05 0003 610062", MALFORMED);
 }
@@ -153,7 +153,10 @@ fn empty_topic_name_without_topic_alias_is_refused_section_3_3_2_1() {
     refused(Protocol::V5, Publish::new("", &b"x"[..]), PROTOCOL_ERROR);
     decode_refused(Protocol::V5, "30 03 0000 00", PROTOCOL_ERROR);
     let with_alias = Publish {
-        properties: Properties { topic_alias: Some(3), ..Properties::default() },
+        properties: Properties::from(PropertyFields {
+            topic_alias: Some(3),
+            ..PropertyFields::default()
+        }),
         ..Publish::new("", &b"x"[..])
     };
     accepted(Protocol::V5, with_alias);
@@ -162,7 +165,10 @@ fn empty_topic_name_without_topic_alias_is_refused_section_3_3_2_1() {
 #[test]
 fn topic_alias_zero_is_refused_mqtt_3_3_2_8() {
     let p = Publish {
-        properties: Properties { topic_alias: Some(0), ..Properties::default() },
+        properties: Properties::from(PropertyFields {
+            topic_alias: Some(0),
+            ..PropertyFields::default()
+        }),
         ..Publish::new("a", &b""[..])
     };
     refused(Protocol::V5, p, PROTOCOL_ERROR);
@@ -172,7 +178,10 @@ fn topic_alias_zero_is_refused_mqtt_3_3_2_8() {
 #[test]
 fn response_topic_with_wildcard_is_refused_mqtt_3_3_2_14() {
     let p = Publish {
-        properties: Properties { response_topic: Some("reply/#".into()), ..Properties::default() },
+        properties: Properties::from(PropertyFields {
+            response_topic: Some("reply/#".into()),
+            ..PropertyFields::default()
+        }),
         ..Publish::new("a", &b""[..])
     };
     refused(Protocol::V5, p, PROTOCOL_ERROR);
@@ -298,11 +307,15 @@ fn packet_identifier_zero_is_refused_mqtt_2_2_1_3() {
 
 #[test]
 fn property_not_allowed_in_the_packet_is_refused_section_2_2_2_2() {
-    let alias = Properties { topic_alias: Some(1), ..Properties::default() };
+    let alias =
+        Properties::from(PropertyFields { topic_alias: Some(1), ..PropertyFields::default() });
     refused(Protocol::V5, Packet::Puback(puback_with(alias)), PROPERTY_NOT_ALLOWED);
     decode_refused(Protocol::V5, "40 07 0001 00 03 230001", PROPERTY_NOT_ALLOWED);
 
-    let expiry = Properties { session_expiry_interval: Some(10), ..Properties::default() };
+    let expiry = Properties::from(PropertyFields {
+        session_expiry_interval: Some(10),
+        ..PropertyFields::default()
+    });
     refused(
         Protocol::V5,
         Publish { properties: expiry, ..Publish::new("a", &b""[..]) },
@@ -310,7 +323,10 @@ fn property_not_allowed_in_the_packet_is_refused_section_2_2_2_2() {
     );
     decode_refused(Protocol::V5, "30 09 0001 61 05 110000000a", PROPERTY_NOT_ALLOWED);
 
-    let reason = Properties { reason_string: Some("why".into()), ..Properties::default() };
+    let reason = Properties::from(PropertyFields {
+        reason_string: Some("why".into()),
+        ..PropertyFields::default()
+    });
     let c = Connect { properties: reason.clone(), ..Connect::new(Protocol::V5, "c") };
     refused(Protocol::V5, c, PROPERTY_NOT_ALLOWED);
     let w = Will { properties: reason.clone(), ..will("w") };
@@ -324,7 +340,10 @@ fn property_not_allowed_in_the_packet_is_refused_section_2_2_2_2() {
     refused(Protocol::V5, u, PROPERTY_NOT_ALLOWED);
 
     // Several Subscription Identifiers are a PUBLISH's right, not an AUTH's.
-    let ids = Properties { subscription_identifiers: vec![1, 2], ..Properties::default() };
+    let ids = Properties::from(PropertyFields {
+        subscription_identifiers: vec![1, 2],
+        ..PropertyFields::default()
+    });
     accepted(Protocol::V5, Publish { properties: ids.clone(), ..Publish::new("a", &b""[..]) });
     refused(
         Protocol::V5,
@@ -356,11 +375,23 @@ fn subscribe_subscription_identifier_twice_or_zero_is_refused_section_3_8_2_1_2(
 #[test]
 fn out_of_range_property_values_are_refused_section_3_1_2_11() {
     let cases = [
-        Properties { receive_maximum: Some(0), ..Properties::default() },
-        Properties { maximum_packet_size: Some(0), ..Properties::default() },
-        Properties { request_problem_information: Some(2), ..Properties::default() },
-        Properties { request_response_information: Some(7), ..Properties::default() },
-        Properties { authentication_data: Some(Bytes::from_static(b"d")), ..Properties::default() },
+        Properties::from(PropertyFields { receive_maximum: Some(0), ..PropertyFields::default() }),
+        Properties::from(PropertyFields {
+            maximum_packet_size: Some(0),
+            ..PropertyFields::default()
+        }),
+        Properties::from(PropertyFields {
+            request_problem_information: Some(2),
+            ..PropertyFields::default()
+        }),
+        Properties::from(PropertyFields {
+            request_response_information: Some(7),
+            ..PropertyFields::default()
+        }),
+        Properties::from(PropertyFields {
+            authentication_data: Some(Bytes::from_static(b"d")),
+            ..PropertyFields::default()
+        }),
     ];
     for properties in cases {
         refused(
@@ -375,21 +406,27 @@ fn out_of_range_property_values_are_refused_section_3_1_2_11() {
         "10 11 0004 4d515454 05 02 003c 03 210000 0001 63",
         PROTOCOL_ERROR,
     );
-    let pfi = Properties { payload_format_indicator: Some(2), ..Properties::default() };
+    let pfi = Properties::from(PropertyFields {
+        payload_format_indicator: Some(2),
+        ..PropertyFields::default()
+    });
     refused(
         Protocol::V5,
         Publish { properties: pfi, ..Publish::new("a", &b""[..]) },
         PROTOCOL_ERROR,
     );
-    let max_qos = Properties { maximum_qos: Some(2), ..Properties::default() };
+    let max_qos =
+        Properties::from(PropertyFields { maximum_qos: Some(2), ..PropertyFields::default() });
     refused(Protocol::V5, Connack { properties: max_qos, ..Connack::default() }, PROTOCOL_ERROR);
 }
 
 #[test]
 fn properties_in_a_v311_packet_are_refused() {
     let v = Protocol::V311;
-    let up =
-        Properties { user_properties: vec![("k".into(), "v".into())], ..Properties::default() };
+    let up = Properties::from(PropertyFields {
+        user_properties: vec![("k".into(), "v".into())],
+        ..PropertyFields::default()
+    });
     refused(v, Connect { properties: up.clone(), ..Connect::new(v, "c") }, PROTOCOL_ERROR);
     let w = Will { properties: up.clone(), ..will("w") };
     refused(v, Connect { will: Some(w), ..Connect::new(v, "c") }, PROTOCOL_ERROR);
@@ -446,8 +483,10 @@ fn auth_reason_code_outside_its_table_is_refused_mqtt_3_15_2_1() {
         PROTOCOL_ERROR,
     );
     decode_refused(Protocol::V5, "f0 01 80", PROTOCOL_ERROR);
-    let properties =
-        Properties { authentication_method: Some("SCRAM-SHA-1".into()), ..Properties::default() };
+    let properties = Properties::from(PropertyFields {
+        authentication_method: Some("SCRAM-SHA-1".into()),
+        ..PropertyFields::default()
+    });
     accepted(Protocol::V5, Auth { reason_code: ReasonCode::CONTINUE_AUTHENTICATION, properties });
 }
 
@@ -460,7 +499,10 @@ fn auth_without_authentication_method_is_refused_section_3_15_2_2_2() {
         Auth { reason_code: ReasonCode::CONTINUE_AUTHENTICATION, ..Auth::default() },
         PROTOCOL_ERROR,
     );
-    let properties = Properties { reason_string: Some("r".into()), ..Properties::default() };
+    let properties = Properties::from(PropertyFields {
+        reason_string: Some("r".into()),
+        ..PropertyFields::default()
+    });
     refused(Protocol::V5, Auth { reason_code: ReasonCode::SUCCESS, properties }, PROTOCOL_ERROR);
     decode_refused(Protocol::V5, "f0 02 18 00", PROTOCOL_ERROR);
     accepted(Protocol::V5, Auth::default());
@@ -614,4 +656,39 @@ fn packet_above_the_largest_remaining_length_is_refused_section_2_1_4() {
     let payload = Bytes::from(vec![0u8; 268_435_455]);
     let p = Publish { payload, ..Publish::new("t", &b""[..]) };
     refused(Protocol::V311, p, ReasonCode::PACKET_TOO_LARGE);
+}
+
+/// `Properties` keeps its fields out of line: reading an absent set gives the
+/// empty fields, the first write allocates them, equality is by value, and
+/// the JSON form is the one of the fields.
+#[test]
+fn properties_out_of_line_behave_like_inline_fields() {
+    let none = Properties::default();
+    assert!(none.is_empty() && none.fields().is_none());
+    assert_eq!(none.topic_alias, None);
+    let mut allocated = Properties::default();
+    allocated.user_properties.clear();
+    assert!(allocated.fields().is_some() && allocated.is_empty());
+    assert_eq!(allocated, none, "an allocated empty set equals an absent one");
+    assert!(Properties::from(PropertyFields::default()).fields().is_none());
+    let mut set = Properties::default();
+    set.topic_alias = Some(3);
+    assert_eq!(
+        set,
+        Properties::from(PropertyFields { topic_alias: Some(3), ..PropertyFields::default() })
+    );
+    assert_ne!(set, none);
+    assert_eq!(set.clone().into_fields().topic_alias, Some(3));
+    assert_eq!(set.take().topic_alias, Some(3));
+    assert!(set.is_empty() && set.fields().is_none());
+    let json = serde_json::to_string(&Properties::from(PropertyFields {
+        message_expiry_interval: Some(5),
+        ..PropertyFields::default()
+    }))
+    .expect("serialize");
+    assert_eq!(json, r#"{"message_expiry_interval":5}"#);
+    let back: Properties = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back.message_expiry_interval, Some(5));
+    let empty: Properties = serde_json::from_str("{}").expect("deserialize");
+    assert!(empty.fields().is_none());
 }

@@ -40,6 +40,18 @@ fn check_roundtrip(protocol: Protocol, p: &Packet) -> Result<(), TestCaseError> 
     let back = decode_exact(protocol, &bytes).map_err(|e| fail("decode", e))?;
     prop_assert_eq!(&back, p);
 
+    if let (Packet::Publish(msg), Packet::Publish(decoded)) = (p, &back) {
+        // The vectored form: the header, then the payload as it is.
+        let mut head = Vec::new();
+        let h = msg.encode_header(protocol, &mut head).map_err(|e| fail("encode_header", e))?;
+        prop_assert_eq!(h, head.len());
+        prop_assert_eq!(h + msg.payload.len(), len);
+        head.extend_from_slice(&msg.payload);
+        prop_assert_eq!(&head[..], &bytes[..]);
+        // Decoding a Property Length of 0 leaves the properties unallocated.
+        prop_assert_eq!(decoded.properties.fields().is_none(), decoded.properties.is_empty());
+    }
+
     // encode(decode(b)) == b.
     let again = back.encode_to_bytes(protocol).map_err(|e| fail("re-encode", e))?;
     prop_assert_eq!(&again, &bytes);
@@ -164,17 +176,17 @@ proptest! {
 /// Remaining Length then takes one byte less: the User Properties stay.
 #[test]
 fn encode_within_keeps_user_properties_when_reason_string_is_enough() {
-    use mqtt_engine::codec::{Properties, PubAck};
+    use mqtt_engine::codec::{Properties, PropertyFields, PubAck};
     for rs_len in 0..6usize {
         for up_len in 0..140usize {
             let p = Packet::Puback(PubAck {
                 packet_id: 1,
                 reason_code: ReasonCode::SUCCESS,
-                properties: Properties {
+                properties: Properties::from(PropertyFields {
                     reason_string: Some("r".repeat(rs_len).into()),
                     user_properties: vec![("k".into(), "v".repeat(up_len).into())],
-                    ..Properties::default()
-                },
+                    ..PropertyFields::default()
+                }),
             });
             let len = p.encoded_len(Protocol::V5).expect("valid PUBACK");
             for max in len.saturating_sub(12)..=len {

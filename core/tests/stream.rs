@@ -9,7 +9,7 @@
 
 mod strategies;
 
-use mqtt_engine::codec::{decode, Decoder, Packet, Properties, Protocol, Publish};
+use mqtt_engine::codec::{decode, Decoder, Packet, Properties, PropertyFields, Protocol, Publish};
 use mqtt_engine::{Bytes, QoS, ReasonCode};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -245,12 +245,12 @@ fn a_publish() -> Publish {
     Publish {
         qos: QoS::AtLeastOnce,
         packet_id: Some(7),
-        properties: Properties {
+        properties: Properties::from(PropertyFields {
             content_type: Some("text/plain".into()),
             correlation_data: Some(Bytes::from_static(b"corr")),
             user_properties: vec![("k".into(), "v".into())],
-            ..Properties::default()
-        },
+            ..PropertyFields::default()
+        }),
         ..Publish::new("sensors/ünïcode/temperature", vec![0x5A; 300])
     }
 }

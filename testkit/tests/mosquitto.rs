@@ -44,7 +44,7 @@ fn assigned_client_identifier_for_empty_id_mqtt_3_2_2_16() {
     let broker = Mosquitto::start("");
     let mut c = Driver::new(broker.port(), opts("", Protocol::V5));
     let connected = c.connect();
-    let assigned = connected.properties.assigned_client_identifier.expect("an assigned id");
+    let assigned = connected.properties.assigned_client_identifier.clone().expect("an assigned id");
     assert!(!assigned.is_empty());
     assert_eq!(c.client().client_id(), &assigned);
     assert_eq!(c.client().server().assigned_client_identifier.as_ref(), Some(&assigned));

@@ -430,8 +430,8 @@ fn duplicates_are_not_handled_twice_and_answered_from_the_cache() {
     assert!(p.take_events().is_empty(), "answered from the cache");
     let Packet::Publish(cached) = p.expect() else { panic!() };
     assert_eq!(
-        (cached.payload, cached.properties.correlation_data),
-        (first.payload, first.properties.correlation_data)
+        (cached.payload, cached.properties.correlation_data.clone()),
+        (first.payload, first.properties.correlation_data.clone())
     );
     assert_eq!(p.client.rpc_stats().answered_from_cache, 1);
     assert_eq!(

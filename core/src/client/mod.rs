@@ -1137,7 +1137,10 @@ impl Client {
         }
         self.next_clean_start = !self.has_session;
         let (server_reference, user_properties, server_reason) = match from_server {
-            Some(p) => (p.server_reference, p.user_properties, p.reason_string),
+            Some(p) => {
+                let p = p.into_fields();
+                (p.server_reference, p.user_properties, p.reason_string)
+            }
             None => (None, Vec::new(), None),
         };
         self.events.push_back(Event::Disconnected(Disconnected {
@@ -1414,7 +1417,10 @@ impl Client {
             return;
         }
         let (reason_string, user_properties) = match props {
-            Some(p) => (p.reason_string, p.user_properties),
+            Some(p) => {
+                let p = p.into_fields();
+                (p.reason_string, p.user_properties)
+            }
             None => (None, Vec::new()),
         };
         self.events.push_back(Event::Published(Published {

@@ -55,7 +55,7 @@ pub use connect::{Connect, Will};
 pub use decoder::Decoder;
 pub use disconnect::Disconnect;
 pub use error::{DecodeError, EncodeError};
-pub use properties::Properties;
+pub use properties::{Properties, PropertyFields};
 pub use publish::Publish;
 pub use reason::ReasonCode;
 pub use suback::Suback;
@@ -231,8 +231,7 @@ pub fn decode(
 }
 
 /// PUBLISH, the packet that carries the traffic, read in place into the value
-/// returned: a `Packet` is several hundred bytes (mostly `Properties`), and
-/// moving it out through each `Result` layer cost more than the parsing.
+/// returned instead of moving it out through each `Result` layer.
 fn decode_publish(
     protocol: Protocol,
     header: FixedHeader,
@@ -404,7 +403,7 @@ impl Packet {
         let len = match self {
             Packet::Connect(p) => p.checked_len()?,
             Packet::Connack(p) => p.checked_len(protocol)?,
-            Packet::Publish(p) => p.checked_len(protocol)?,
+            Packet::Publish(p) => p.checked_layout(protocol)?.body,
             Packet::Puback(p) | Packet::Pubrec(p) => {
                 p.checked_len(protocol, reason::allowed::PUBACK)?
             }
@@ -448,6 +447,10 @@ impl Packet {
     ///
     /// A CONNECT is written with the protocol level of its own `protocol` field.
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
+        if let Packet::Publish(p) = self {
+            // The traffic: measured once and written in few pieces.
+            return p.encode(protocol, out);
+        }
         let body = self.checked_body_len(protocol)?;
         let total = 1 + wire::vbi_len(body as u32) + body;
         check_room(out, total)?;
@@ -533,7 +536,11 @@ impl Packet {
         match self {
             Packet::Connect(p) => p.write(out),
             Packet::Connack(p) => p.write(protocol, out),
-            Packet::Publish(p) => p.write(protocol, out),
+            Packet::Publish(p) => {
+                // `encode` writes PUBLISH through `Publish::encode` instead.
+                p.write_header(protocol, p.layout_unchecked(protocol), false, out);
+                out.put_slice(&p.payload);
+            }
             Packet::Puback(p) | Packet::Pubrec(p) | Packet::Pubrel(p) | Packet::Pubcomp(p) => {
                 p.write(protocol, out)
             }
@@ -551,49 +558,66 @@ impl Packet {
 impl Publish {
     /// The exact encoded length, after validating as [`Packet::encoded_len`] does.
     pub fn encoded_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
-        let body = self.checked_body_len(protocol)?;
-        Ok(1 + wire::vbi_len(body as u32) + body)
+        Ok(self.checked_layout(protocol)?.total())
     }
 
     /// Writes a PUBLISH that is known to be valid (validated once, then
     /// changed only in ways that keep it valid: DUP, packet identifier, Topic
     /// Alias) without validating it again. Returns the bytes written.
     pub(crate) fn encode_unchecked(&self, protocol: Protocol, out: &mut BytesMut) -> usize {
-        let props = match protocol {
-            Protocol::V5 => self.properties.encoded_len(),
-            Protocol::V311 => 0,
-        };
-        let id = if self.packet_id.is_some() { 2 } else { 0 };
-        let body = 2 + self.topic.len() + id + props + self.payload.len();
-        let total = 1 + wire::vbi_len(body as u32) + body;
+        let layout = self.layout_unchecked(protocol);
+        let total = layout.total();
         out.reserve(total);
-        out.put_u8((PacketType::Publish as u8) << 4 | self.flags());
-        wire::put_vbi(out, body as u32);
-        self.write(protocol, out);
+        self.write_header(protocol, layout, true, out);
+        out.put_slice(&self.payload);
         total
-    }
-
-    fn checked_body_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
-        let body = self.checked_len(protocol)?;
-        if body > MAX_REMAINING_LENGTH as usize {
-            return Err(EncodeError::new(
-                ReasonCode::PACKET_TOO_LARGE,
-                "remaining length above 268,435,455 bytes",
-            ));
-        }
-        Ok(body)
     }
 
     /// Encodes this PUBLISH exactly as [`Packet::encode`] would, without first
     /// moving it into a [`Packet`]. Returns the bytes written.
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
-        let body = self.checked_body_len(protocol)?;
-        let total = 1 + wire::vbi_len(body as u32) + body;
+        let layout = self.checked_layout(protocol)?;
+        let total = layout.total();
         check_room(out, total)?;
-        out.put_u8((PacketType::Publish as u8) << 4 | self.flags());
-        wire::put_vbi(out, body as u32);
-        self.write(protocol, out);
+        self.write_header(protocol, layout, true, out);
+        out.put_slice(&self.payload);
         Ok(total)
+    }
+
+    /// Validates this PUBLISH as [`Publish::encode`] does and writes
+    /// everything but the payload to `out`: fixed header, Topic Name, Packet
+    /// Identifier and properties. Returns the bytes written.
+    ///
+    /// The packet on the wire is these bytes followed by [`Publish::payload`],
+    /// so a host with vectored writes (`writev`, `Write::write_vectored`,
+    /// a `Buf::chain`, a queue of `Bytes`) sends the payload from its own
+    /// buffer and it is never copied:
+    ///
+    /// ```
+    /// # use mqtt_engine::codec::{Packet, Protocol, Publish};
+    /// # use bytes::{Buf, BytesMut};
+    /// let msg = Publish::new("a/b", &b"a large payload"[..]);
+    /// let mut header = BytesMut::new();
+    /// msg.encode_header(Protocol::V5, &mut header)?;
+    /// let mut wire = header.freeze().chain(msg.payload.clone()); // no copy
+    /// let whole = wire.copy_to_bytes(wire.remaining()); // (copied here only to compare)
+    /// assert_eq!(whole, Packet::Publish(msg).encode_to_bytes(Protocol::V5)?);
+    /// # Ok::<(), mqtt_engine::codec::EncodeError>(())
+    /// ```
+    ///
+    /// The Remaining Length in the header counts the payload. Nothing is
+    /// written when the packet is refused or `out` has no room for the
+    /// header.
+    pub fn encode_header<B: BufMut>(
+        &self,
+        protocol: Protocol,
+        out: &mut B,
+    ) -> Result<usize, EncodeError> {
+        let layout = self.checked_layout(protocol)?;
+        let header = layout.total() - self.payload.len();
+        check_room(out, header)?;
+        self.write_header(protocol, layout, true, out);
+        Ok(header)
     }
 }
 

@@ -2,22 +2,29 @@
 
 use super::wire::{self, Reader};
 use super::{ByteStr, DecodeError, EncodeError, ReasonCode};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes};
+use core::fmt;
+use core::ops::{Deref, DerefMut};
 
-/// The properties of an MQTT 5.0 packet or Will.
+/// The property values of an MQTT 5.0 packet or Will, one field per property.
 ///
 /// One struct serves every packet so that code handling properties is written
 /// once; which fields a packet may carry is checked on decode and on encode
 /// (a property that is not allowed in a packet is a Protocol Error). Fields are
 /// `None` (or empty) when absent. In MQTT 3.1.1 packets every field is absent.
 ///
+/// Packets hold these through [`Properties`], which keeps them out of line
+/// and allocates only for a packet that has some; build a value here and
+/// convert it with `Properties::from` (or `.into()`).
+///
 /// On the wire the codec writes properties in ascending identifier order, with
-/// User Properties in the order of [`Properties::user_properties`].
+/// User Properties in the order of [`PropertyFields::user_properties`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
-pub struct Properties {
+pub struct PropertyFields {
     /// 0x01 Payload Format Indicator: 0 unspecified bytes, 1 UTF-8.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub payload_format_indicator: Option<u8>,
@@ -240,7 +247,40 @@ impl Context {
     }
 }
 
-impl Properties {
+impl PropertyFields {
+    /// No property set; the same as `PropertyFields::default()`, usable in constants.
+    pub const fn new() -> Self {
+        PropertyFields {
+            payload_format_indicator: None,
+            message_expiry_interval: None,
+            content_type: None,
+            response_topic: None,
+            correlation_data: None,
+            subscription_identifiers: Vec::new(),
+            session_expiry_interval: None,
+            assigned_client_identifier: None,
+            server_keep_alive: None,
+            authentication_method: None,
+            authentication_data: None,
+            request_problem_information: None,
+            will_delay_interval: None,
+            request_response_information: None,
+            response_information: None,
+            server_reference: None,
+            reason_string: None,
+            receive_maximum: None,
+            topic_alias_maximum: None,
+            topic_alias: None,
+            maximum_qos: None,
+            retain_available: None,
+            user_properties: Vec::new(),
+            maximum_packet_size: None,
+            wildcard_subscription_available: None,
+            subscription_identifiers_available: None,
+            shared_subscription_available: None,
+        }
+    }
+
     /// True when no property is set.
     pub fn is_empty(&self) -> bool {
         self.present() == 0
@@ -374,19 +414,8 @@ impl Properties {
             + n(self.shared_subscription_available.is_some(), 1)
     }
 
-    /// Length on the wire including the Property Length prefix.
-    pub(crate) fn encoded_len(&self) -> usize {
-        let l = self.wire_len();
-        wire::vbi_len(l as u32) + l
-    }
-
-    /// Writes the Property Length and the properties.
-    pub(crate) fn write<B: BufMut>(&self, out: &mut B) {
-        let len = self.wire_len();
-        wire::put_vbi(out, len as u32);
-        if len == 0 {
-            return;
-        }
+    /// Writes the properties, without the Property Length in front.
+    fn write_list<B: BufMut>(&self, out: &mut B) {
         let byte = |out: &mut B, id: u8, v: Option<u8>| {
             if let Some(v) = v {
                 out.put_u8(id);
@@ -470,12 +499,16 @@ impl Properties {
             &self.server_reference,
             &self.reason_string,
         ];
+        // A `ByteStr` is UTF-8 by construction: only its length and U+0000 are left.
+        let check = |s: &ByteStr| {
+            wire::check_utf8_string(s.as_bytes()).map_err(|m| (ReasonCode::MALFORMED_PACKET, m))
+        };
         for s in strings.into_iter().flatten() {
-            wire::check_string(s.as_bytes()).map_err(|m| (ReasonCode::MALFORMED_PACKET, m))?;
+            check(s)?;
         }
         for (k, v) in &self.user_properties {
-            wire::check_string(k.as_bytes()).map_err(|m| (ReasonCode::MALFORMED_PACKET, m))?;
-            wire::check_string(v.as_bytes()).map_err(|m| (ReasonCode::MALFORMED_PACKET, m))?;
+            check(k)?;
+            check(v)?;
         }
         for b in [&self.correlation_data, &self.authentication_data].into_iter().flatten() {
             if b.len() > u16::MAX as usize {
@@ -485,29 +518,16 @@ impl Properties {
         Ok(())
     }
 
-    /// Reads a Property Length and the properties it covers.
-    pub(crate) fn read(r: &mut Reader<'_>, ctx: Context) -> Result<Properties, DecodeError> {
-        let mut p = Properties::default();
-        p.read_into(r, ctx)?;
-        Ok(p)
-    }
-
-    /// [`Properties::read`] into `self`, which is `Properties::default()`, so
-    /// that a packet decoded in place does not move its properties around.
-    pub(crate) fn read_into(
+    /// Parses the properties in `r` up to `end`, into `self`, which is empty;
+    /// `start` is where the Property Length began (the offset errors of the
+    /// final checks point at).
+    fn read_fields(
         &mut self,
         r: &mut Reader<'_>,
         ctx: Context,
+        start: usize,
+        end: usize,
     ) -> Result<(), DecodeError> {
-        let start = r.offset();
-        let len = r.vbi()? as usize;
-        if len == 0 {
-            return Ok(());
-        }
-        let end = r.offset() + len;
-        if end > r.end_offset() {
-            return Err(DecodeError::malformed(start, "property length overruns the packet"));
-        }
         let p = self;
         while r.offset() < end {
             let at = r.offset();
@@ -578,6 +598,182 @@ impl Properties {
         }
         p.check(ctx).map_err(|(code, m)| DecodeError::new(code, start, m))?;
         Ok(())
+    }
+}
+
+/// The properties of an MQTT 5.0 packet or Will: a [`PropertyFields`] kept
+/// out of line, allocated only when some property is present.
+///
+/// Most packets carry no properties (every MQTT 3.1.1 packet, and most 5.0
+/// PUBLISH traffic), so a packet holds one pointer instead of the whole field
+/// struct, and decoding a packet whose Property Length is 0 allocates nothing.
+/// The fields read and write as if they were inline:
+///
+/// ```
+/// # use mqtt_engine::codec::{Properties, PropertyFields};
+/// let mut p = Properties::default();
+/// assert!(p.is_empty() && p.content_type.is_none()); // reads: no allocation
+/// p.message_expiry_interval = Some(60); // first write allocates the fields
+/// let q = Properties::from(PropertyFields {
+///     message_expiry_interval: Some(60),
+///     ..PropertyFields::default()
+/// });
+/// assert_eq!(p, q);
+/// ```
+///
+/// Reading through [`Deref`] never allocates (an absent set reads as a shared
+/// empty [`PropertyFields`]); the first access through [`DerefMut`] does.
+/// Equality compares the fields, so an allocated empty set equals an absent
+/// one. With the `serde` feature the JSON form is the one of
+/// [`PropertyFields`].
+#[derive(Clone, Default)]
+pub struct Properties(Option<Box<PropertyFields>>);
+
+/// What an absent property set reads as.
+static NO_PROPERTIES: PropertyFields = PropertyFields::new();
+
+impl Properties {
+    /// No properties; allocates nothing.
+    pub const fn new() -> Self {
+        Properties(None)
+    }
+
+    /// True when no property is set. Without allocated fields this is one
+    /// pointer test.
+    pub fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|f| f.is_empty())
+    }
+
+    /// The fields, or `None` when none were ever allocated (no property is set).
+    pub fn fields(&self) -> Option<&PropertyFields> {
+        self.0.as_deref()
+    }
+
+    /// Takes the fields out, leaving no properties.
+    pub fn take(&mut self) -> PropertyFields {
+        self.0.take().map_or_else(PropertyFields::new, |b| *b)
+    }
+
+    /// The fields, by value (to move them out).
+    pub fn into_fields(self) -> PropertyFields {
+        self.0.map_or_else(PropertyFields::new, |b| *b)
+    }
+
+    /// Reads a Property Length and the properties it covers. A Property
+    /// Length of 0 allocates nothing.
+    pub(crate) fn read(r: &mut Reader<'_>, ctx: Context) -> Result<Properties, DecodeError> {
+        let start = r.offset();
+        let len = r.vbi()? as usize;
+        if len == 0 {
+            return Ok(Properties(None));
+        }
+        let end = r.offset() + len;
+        if end > r.end_offset() {
+            return Err(DecodeError::malformed(start, "property length overruns the packet"));
+        }
+        let mut fields = Box::new(PropertyFields::new());
+        fields.read_fields(r, ctx, start, end)?;
+        Ok(Properties(Some(fields)))
+    }
+
+    /// Length of the property list on the wire, without its length prefix.
+    #[inline]
+    pub(crate) fn wire_len(&self) -> usize {
+        self.0.as_ref().map_or(0, |f| f.wire_len())
+    }
+
+    /// Length on the wire including the Property Length prefix.
+    #[inline]
+    pub(crate) fn encoded_len(&self) -> usize {
+        let l = self.wire_len();
+        wire::vbi_len(l as u32) + l
+    }
+
+    /// Writes the Property Length and the properties.
+    pub(crate) fn write<B: BufMut>(&self, out: &mut B) {
+        self.write_with_len(out, self.wire_len());
+    }
+
+    /// [`Properties::write`] when the caller has `wire_len`, the value of
+    /// [`Properties::wire_len`], at hand: the fields are not measured twice.
+    #[inline]
+    pub(crate) fn write_with_len<B: BufMut>(&self, out: &mut B, wire_len: usize) {
+        wire::put_vbi(out, wire_len as u32);
+        if wire_len > 0 {
+            self.write_fields(out);
+        }
+    }
+
+    /// Writes the properties without the Property Length in front.
+    #[inline]
+    pub(crate) fn write_fields<B: BufMut>(&self, out: &mut B) {
+        if let Some(f) = &self.0 {
+            f.write_list(out);
+        }
+    }
+
+    /// Validates for encoding in `ctx` (see [`PropertyFields`]'s checks);
+    /// nothing to check when no fields were allocated.
+    #[inline]
+    pub(crate) fn check_encode(&self, ctx: Context) -> Result<(), EncodeError> {
+        match &self.0 {
+            None => Ok(()),
+            Some(f) => f.check_encode(ctx),
+        }
+    }
+}
+
+impl Deref for Properties {
+    type Target = PropertyFields;
+    #[inline]
+    fn deref(&self) -> &PropertyFields {
+        self.0.as_deref().unwrap_or(&NO_PROPERTIES)
+    }
+}
+
+impl DerefMut for Properties {
+    /// Allocates the fields on first use.
+    fn deref_mut(&mut self) -> &mut PropertyFields {
+        self.0.get_or_insert_with(|| Box::new(PropertyFields::new()))
+    }
+}
+
+impl From<PropertyFields> for Properties {
+    /// Keeps the fields out of line; an empty set allocates nothing.
+    fn from(f: PropertyFields) -> Self {
+        if f.is_empty() {
+            Properties(None)
+        } else {
+            Properties(Some(Box::new(f)))
+        }
+    }
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Properties {}
+
+impl fmt::Debug for Properties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Properties {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Properties {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PropertyFields::deserialize(d).map(Properties::from)
     }
 }
 

@@ -3,7 +3,7 @@
 use super::connect::no_properties;
 use super::properties::Context;
 use super::wire::{self, Reader};
-use super::{ByteStr, DecodeError, EncodeError, Properties, Protocol, QoS, ReasonCode};
+use super::{ByteStr, DecodeError, EncodeError, PacketType, Properties, Protocol, QoS, ReasonCode};
 use bytes::{BufMut, Bytes};
 
 /// PUBLISH.
@@ -64,8 +64,8 @@ impl Publish {
     }
 
     /// [`Publish::read`] into `self`, which is `Publish::default()`: decoding
-    /// fills the value in place instead of moving a `Publish` (several hundred
-    /// bytes, mostly `Properties`) out through each `Result`.
+    /// fills the value in place instead of moving a `Publish` out through
+    /// each `Result`.
     pub(crate) fn read_into(
         &mut self,
         r: &mut Reader<'_>,
@@ -84,7 +84,7 @@ impl Publish {
         let topic = r.topic_name()?;
         let packet_id = if qos == QoS::AtMostOnce { None } else { Some(r.packet_id()?) };
         if protocol == Protocol::V5 {
-            self.properties.read_into(r, Context::Publish)?;
+            self.properties = Properties::read(r, Context::Publish)?;
         }
         if topic.is_empty() {
             match protocol {
@@ -111,11 +111,14 @@ impl Publish {
         Ok(())
     }
 
-    pub(crate) fn checked_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
+    /// Validates the PUBLISH for `protocol` and measures it, once: the
+    /// checks of decoding, in the same order, with the same reason codes.
+    pub(crate) fn checked_layout(&self, protocol: Protocol) -> Result<Layout, EncodeError> {
         let malformed = |m| EncodeError::new(ReasonCode::MALFORMED_PACKET, m);
-        // The string rules, then no wildcards, in one pass.
+        // The string rules, then no wildcards, in one pass; a `ByteStr` is
+        // UTF-8 by construction, so only U+0000, wildcards and length remain.
         let topic = self.topic.as_bytes();
-        wire::check_topic_name(topic).map_err(malformed)?;
+        wire::check_utf8_topic_name(topic).map_err(malformed)?;
         if self.dup && self.qos == QoS::AtMostOnce {
             return Err(malformed("DUP set on a QoS 0 PUBLISH"));
         }
@@ -135,7 +138,7 @@ impl Publish {
             }
             (_, Some(_)) => 2,
         };
-        let props_len = match protocol {
+        let (props, props_len) = match protocol {
             Protocol::V5 => {
                 self.properties.check_encode(Context::Publish)?;
                 if topic.is_empty() && self.properties.topic_alias.is_none() {
@@ -144,7 +147,8 @@ impl Publish {
                         "topic name is empty and no Topic Alias is given",
                     ));
                 }
-                self.properties.encoded_len()
+                let l = self.properties.wire_len();
+                (l, wire::vbi_len(l as u32) + l)
             }
             Protocol::V311 => {
                 if !self.properties.is_empty() {
@@ -153,20 +157,86 @@ impl Publish {
                 if topic.is_empty() {
                     return Err(malformed("topic name is empty"));
                 }
-                0
+                (0, 0)
             }
         };
-        Ok(2 + topic.len() + id_len + props_len + self.payload.len())
+        let body = 2 + topic.len() + id_len + props_len + self.payload.len();
+        if body > wire::VBI_MAX as usize {
+            return Err(EncodeError::new(
+                ReasonCode::PACKET_TOO_LARGE,
+                "remaining length above 268,435,455 bytes",
+            ));
+        }
+        Ok(Layout { body, props })
     }
 
-    pub(crate) fn write<B: BufMut>(&self, protocol: Protocol, out: &mut B) {
-        wire::put_bin(out, self.topic.as_bytes());
+    /// Measures a PUBLISH known to be valid, without validating it.
+    pub(crate) fn layout_unchecked(&self, protocol: Protocol) -> Layout {
+        let (props, props_len) = match protocol {
+            Protocol::V5 => {
+                let l = self.properties.wire_len();
+                (l, wire::vbi_len(l as u32) + l)
+            }
+            Protocol::V311 => (0, 0),
+        };
+        let id_len = if self.packet_id.is_some() { 2 } else { 0 };
+        Layout { body: 2 + self.topic.len() + id_len + props_len + self.payload.len(), props }
+    }
+
+    /// Writes everything before the payload: fixed header (unless
+    /// `fixed_header` is false), Topic Name, Packet Identifier, properties.
+    /// Fixed-size parts are assembled on the stack so that each becomes one
+    /// `put_slice`.
+    pub(crate) fn write_header<B: BufMut>(
+        &self,
+        protocol: Protocol,
+        layout: Layout,
+        fixed_header: bool,
+        out: &mut B,
+    ) {
+        let topic = self.topic.as_bytes();
+        // First byte, Remaining Length (1 to 4 bytes), topic length.
+        let mut head = [0u8; 7];
+        head[0] = (PacketType::Publish as u8) << 4 | self.flags();
+        let (vbi, n) = wire::vbi_bytes(layout.body as u32);
+        head[1..5].copy_from_slice(&vbi);
+        head[1 + n..3 + n].copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        let from = if fixed_header { 0 } else { 1 + n };
+        out.put_slice(&head[from..3 + n]);
+        out.put_slice(topic);
+        // Packet Identifier, then Property Length (1 to 4 bytes).
+        let mut mid = [0u8; 6];
+        let mut k = 0;
         if let Some(id) = self.packet_id {
-            out.put_u16(id);
+            mid[..2].copy_from_slice(&id.to_be_bytes());
+            k = 2;
         }
         if protocol == Protocol::V5 {
-            self.properties.write(out);
+            let (vbi, n) = wire::vbi_bytes(layout.props as u32);
+            mid[k..k + 4].copy_from_slice(&vbi);
+            k += n;
         }
-        out.put_slice(&self.payload);
+        if k > 0 {
+            out.put_slice(&mid[..k]);
+        }
+        if protocol == Protocol::V5 && layout.props > 0 {
+            self.properties.write_fields(out);
+        }
+    }
+}
+
+/// The lengths of one PUBLISH encoding, measured once and used to write it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    /// Remaining Length.
+    pub(crate) body: usize,
+    /// Length of the property list without its Property Length (0 in 3.1.1).
+    pub(crate) props: usize,
+}
+
+impl Layout {
+    /// The whole packet's length.
+    pub(crate) fn total(self) -> usize {
+        1 + wire::vbi_len(self.body as u32) + self.body
     }
 }

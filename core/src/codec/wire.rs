@@ -60,11 +60,10 @@ pub(crate) const fn vbi_len(v: u32) -> usize {
     }
 }
 
-/// Writes `v` as a Variable Byte Integer. `v` must be at most [`VBI_MAX`].
-/// The bytes go out in one `put_slice`: each call into a `BufMut` costs a
-/// capacity check.
+/// `v` as a Variable Byte Integer: its bytes, padded with zeros to 4, and how
+/// many of them it takes. `v` must be at most [`VBI_MAX`].
 #[inline]
-pub(crate) fn put_vbi<B: BufMut>(out: &mut B, mut v: u32) {
+pub(crate) fn vbi_bytes(mut v: u32) -> ([u8; 4], usize) {
     let mut buf = [0u8; 4];
     let mut n = 0;
     while n < buf.len() {
@@ -79,6 +78,15 @@ pub(crate) fn put_vbi<B: BufMut>(out: &mut B, mut v: u32) {
             break;
         }
     }
+    (buf, n)
+}
+
+/// Writes `v` as a Variable Byte Integer. `v` must be at most [`VBI_MAX`].
+/// The bytes go out in one `put_slice`: each call into a `BufMut` costs a
+/// capacity check.
+#[inline]
+pub(crate) fn put_vbi<B: BufMut>(out: &mut B, v: u32) {
+    let (buf, n) = vbi_bytes(v);
     out.put_slice(&buf[..n]);
 }
 
@@ -102,6 +110,23 @@ pub(crate) fn check_string(b: &[u8]) -> Result<(), &'static str> {
 #[inline]
 pub(crate) fn check_topic_name(b: &[u8]) -> Result<(), &'static str> {
     if check_scanned(b)?.wildcard {
+        return Err("topic name contains a wildcard");
+    }
+    Ok(())
+}
+
+/// [`check_string`] for bytes already known to be well-formed UTF-8 (a
+/// [`ByteStr`]'s): the length and U+0000 rules. Gives the same answer as
+/// [`check_string`] for such bytes, without the UTF-8 validation.
+#[inline]
+pub(crate) fn check_utf8_string(b: &[u8]) -> Result<(), &'static str> {
+    check_scanned_utf8(b).map(|_| ())
+}
+
+/// [`check_topic_name`] for bytes already known to be well-formed UTF-8.
+#[inline]
+pub(crate) fn check_utf8_topic_name(b: &[u8]) -> Result<(), &'static str> {
+    if check_scanned_utf8(b)?.wildcard {
         return Err("topic name contains a wildcard");
     }
     Ok(())
@@ -147,6 +172,19 @@ fn scan(b: &[u8]) -> Scan {
         eat(u64::from_le_bytes(w));
     }
     Scan { non_ascii: high != 0, nul: nul != 0, wildcard: wild != 0 }
+}
+
+/// [`check_scanned`] without the UTF-8 validation, for well-formed UTF-8.
+#[inline]
+fn check_scanned_utf8(b: &[u8]) -> Result<Scan, &'static str> {
+    if b.len() > u16::MAX as usize {
+        return Err("string longer than 65,535 bytes");
+    }
+    let s = scan(b);
+    if s.nul {
+        return Err("string contains U+0000");
+    }
+    Ok(s)
 }
 
 /// The checks of [`check_string`], in its order, and what the scan found.
@@ -343,7 +381,7 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_string, check_topic_name};
+    use super::{check_string, check_topic_name, check_utf8_string, check_utf8_topic_name};
     use alloc::vec::Vec;
 
     /// The string rules as first written: three passes over the bytes.
@@ -383,6 +421,10 @@ mod tests {
                     b.splice(at..at, s.iter().copied());
                     assert_eq!(check_string(&b), reference(&b, false), "{b:?}");
                     assert_eq!(check_topic_name(&b), reference(&b, true), "{b:?}");
+                    if core::str::from_utf8(&b).is_ok() {
+                        assert_eq!(check_utf8_string(&b), reference(&b, false), "{b:?}");
+                        assert_eq!(check_utf8_topic_name(&b), reference(&b, true), "{b:?}");
+                    }
                 }
             }
         }

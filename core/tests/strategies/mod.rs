@@ -14,8 +14,9 @@
 #![allow(dead_code)]
 
 use mqtt_engine::codec::{
-    Auth, ByteStr, Connack, Connect, Disconnect, Packet, Properties, Protocol, PubAck, Publish,
-    QoS, ReasonCode, RetainHandling, Suback, Subscribe, Subscription, Unsuback, Unsubscribe, Will,
+    Auth, ByteStr, Connack, Connect, Disconnect, Packet, Properties, PropertyFields, Protocol,
+    PubAck, Publish, QoS, ReasonCode, RetainHandling, Suback, Subscribe, Subscription, Unsuback,
+    Unsubscribe, Will,
 };
 use mqtt_engine::Bytes;
 use proptest::collection::vec;
@@ -293,40 +294,44 @@ fn all_properties() -> impl Strategy<Value = Properties> {
         option::of(flag()),
         option::of(flag()),
     );
-    (a, b, c).prop_map(|(a, b, c)| Properties {
-        payload_format_indicator: a.0,
-        message_expiry_interval: a.1,
-        content_type: a.2,
-        response_topic: a.3,
-        correlation_data: a.4,
-        subscription_identifiers: a.5,
-        session_expiry_interval: a.6,
-        assigned_client_identifier: a.7,
-        server_keep_alive: a.8,
-        authentication_method: b.0,
-        authentication_data: b.1,
-        request_problem_information: b.2,
-        will_delay_interval: b.3,
-        request_response_information: b.4,
-        response_information: b.5,
-        server_reference: b.6,
-        reason_string: b.7,
-        receive_maximum: b.8,
-        topic_alias_maximum: c.0,
-        topic_alias: c.1,
-        maximum_qos: c.2,
-        retain_available: c.3,
-        user_properties: c.4,
-        maximum_packet_size: c.5,
-        wildcard_subscription_available: c.6,
-        subscription_identifiers_available: c.7,
-        shared_subscription_available: c.8,
+    (a, b, c).prop_map(|(a, b, c)| {
+        Properties::from(PropertyFields {
+            payload_format_indicator: a.0,
+            message_expiry_interval: a.1,
+            content_type: a.2,
+            response_topic: a.3,
+            correlation_data: a.4,
+            subscription_identifiers: a.5,
+            session_expiry_interval: a.6,
+            assigned_client_identifier: a.7,
+            server_keep_alive: a.8,
+            authentication_method: b.0,
+            authentication_data: b.1,
+            request_problem_information: b.2,
+            will_delay_interval: b.3,
+            request_response_information: b.4,
+            response_information: b.5,
+            server_reference: b.6,
+            reason_string: b.7,
+            receive_maximum: b.8,
+            topic_alias_maximum: c.0,
+            topic_alias: c.1,
+            maximum_qos: c.2,
+            retain_available: c.3,
+            user_properties: c.4,
+            maximum_packet_size: c.5,
+            wildcard_subscription_available: c.6,
+            subscription_identifiers_available: c.7,
+            shared_subscription_available: c.8,
+        })
     })
 }
 
 /// Keeps only the properties `ctx` allows (MQTT 5.0 §2.2.2.2 table).
 pub fn restrict(p: Properties, ctx: Ctx) -> Properties {
-    let mut out = Properties { user_properties: p.user_properties, ..Properties::default() };
+    let p = p.into_fields();
+    let mut out =
+        PropertyFields { user_properties: p.user_properties, ..PropertyFields::default() };
     match ctx {
         Ctx::Connect => {
             out.session_expiry_interval = p.session_expiry_interval;
@@ -398,7 +403,7 @@ pub fn restrict(p: Properties, ctx: Ctx) -> Properties {
     if out.authentication_method.is_none() {
         out.authentication_data = None;
     }
-    out
+    Properties::from(out)
 }
 
 /// Valid properties for `ctx`.
