@@ -717,6 +717,30 @@ def test_calls_wait_for_the_connection_while_reconnecting(broker: Broker, proxy:
     run(main())
 
 
+def test_a_silent_broker_is_detected_by_keep_alive(broker: Broker, proxy: Proxy) -> None:
+    """No PINGRESP: the engine declares the connection dead on its own timer,
+    the adapter closes it and connects again."""
+
+    async def main() -> None:
+        w = Watch()
+        async with aio.connect(
+            proxy.url(),
+            keep_alive=1,
+            connect_timeout=1,
+            reconnect=FAST,
+            on_connect=w.on_connect,
+            on_disconnect=w.on_disconnect,
+        ) as c:
+            proxy.hold_downstream = True
+            await w.until(lambda: len(w.disconnected) == 1)
+            assert w.disconnected[0].cause == "keep_alive_timeout"
+            assert w.disconnected[0].reason_code == 0x8D
+            proxy.hold_downstream = False
+            await w.until(lambda: c.connected and c.connections >= 2, timeout=15)
+
+    run(main())
+
+
 def test_without_reconnect_a_lost_connection_ends_everything(broker: Broker, proxy: Proxy, topic: str) -> None:
     async def main() -> None:
         async with aio.connect(proxy.url(), reconnect=False) as c:

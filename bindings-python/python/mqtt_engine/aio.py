@@ -664,6 +664,24 @@ class _Transport:
         """Closes and waits (bounded) until closed."""
         raise NotImplementedError
 
+    def abort(self) -> None:
+        """Closes at once, dropping what is queued."""
+        raise NotImplementedError
+
+    _abort_timer: Optional[asyncio.TimerHandle] = None
+
+    def close_soon_or_abort(self, loop: asyncio.AbstractEventLoop) -> None:
+        """:meth:`close_soon`, and :meth:`abort` if that has not closed the
+        connection in time (a dead peer never takes what is queued)."""
+        self.close_soon()
+        if self._abort_timer is None:
+            self._abort_timer = loop.call_later(_CLOSE_TIMEOUT, self.abort)
+
+    def _cancel_abort(self) -> None:
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+            self._abort_timer = None
+
 
 class _StreamTransport(_Transport):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -690,11 +708,15 @@ class _StreamTransport(_Transport):
         self._writer.close()
 
     async def aclose(self) -> None:
+        self._cancel_abort()
         self._writer.close()
         try:
             await asyncio.wait_for(self._writer.wait_closed(), _CLOSE_TIMEOUT)
         except (asyncio.TimeoutError, OSError, _ssl.SSLError):
             self._writer.transport.abort()
+
+    def abort(self) -> None:
+        self._writer.transport.abort()
 
 
 class _WsTransport(_Transport):
@@ -763,18 +785,22 @@ class _WsTransport(_Transport):
         self._wake.set()
 
     async def aclose(self) -> None:
+        self._cancel_abort()
         self.close_soon()
         try:
             await asyncio.wait_for(asyncio.shield(self._writer), _CLOSE_TIMEOUT)
         except (asyncio.TimeoutError, Exception):
-            self._writer.cancel()
-            transport = getattr(self._ws, "transport", None)
-            if transport is not None:
-                transport.abort()
+            self.abort()
             try:
                 await self._writer
             except BaseException:
                 pass
+
+    def abort(self) -> None:
+        self._writer.cancel()
+        transport = getattr(self._ws, "transport", None)
+        if transport is not None:
+            transport.abort()
 
 
 async def _open_transport(
@@ -1637,7 +1663,8 @@ class Client:
             # timeout): send what it queued and close
             self._transport = None
             transport.write(self._engine.transmit_all())
-            transport.close_soon()
+            assert self._loop is not None
+            transport.close_soon_or_abort(self._loop)
         if ev.cause != "client":
             log.info("disconnected from %s: %s %s", self.url, ev.cause, _code(ev.reason_code))
         if self.on_disconnect is not None:
