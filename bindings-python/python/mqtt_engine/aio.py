@@ -1034,6 +1034,7 @@ class Service:
         self.failed = 0
 
     def matches(self, topic: str) -> bool:
+        """True if a request on ``topic`` is for this service."""
         return self._match.matches(topic)
 
     @property
@@ -1975,7 +1976,9 @@ class Client:
         400 or more (unless ``check`` is false). Cancelling the awaiting task
         cancels the request in the engine; a late answer is then dropped.
         While reconnecting, the call first waits (within ``timeout``) for the
-        connection. Needs MQTT 5.0.
+        connection. Needs MQTT 5.0. A client cannot call a service it serves
+        itself: the engine subscribes to its response topic with No Local,
+        so the broker does not hand it its own answers (use two clients).
         """
         rid, c = await self._start_request(
             topic, payload, timeout, "one", None, None, correlation_data, properties, None
@@ -2202,8 +2205,11 @@ def connect(
       False. The first connection is never retried: its failure raises
       :class:`ConnectError` or ``OSError``. Later connections resume the
       session when ``session_expiry_interval`` is set (Clean Start 0; the
-      engine re-sends messages in flight); if the broker did not keep it,
-      the subscriptions are made again.
+      engine re-sends messages in flight, and their ``publish`` calls
+      complete); if the broker did not keep it, the subscriptions are made
+      again. Without a session expiry, QoS 1 / 2 messages in flight when the
+      connection drops fail with :class:`PublishDroppedError`; messages
+      published while disconnected are queued and sent after reconnecting.
     - ``connect_timeout``: seconds for the transport and for CONNACK.
     - ``ws_headers``: extra HTTP headers of the WebSocket handshake.
     - ``queue_size`` / ``overflow``: the default bound and overflow policy
