@@ -1,7 +1,7 @@
 # mqtt-engine — the two commands of the README, and the rest.
 #   make test   everything CI runs; installs what it needs
 #   make demo   the project's main job
-#   make bench  benchmarks against peers: codec, client engine, idle client heap
+#   make bench  benchmarks against peers: codec, client engine, idle client heap, Python package
 #   make fuzz   every fuzz target for FUZZ_SECONDS each (default 300)
 
 SHELL := /bin/bash
@@ -11,9 +11,9 @@ FUZZ_SECONDS ?= 300
 FUZZ_SECONDS_CI ?= 30
 THUMB := thumbv7em-none-eabihf
 
-.PHONY: test demo bench fuzz setup lint unit nostd vectors-peer conformance fuzz-ci cli-test broker-deps pydeps
+.PHONY: test demo bench fuzz setup lint unit python nostd vectors-peer conformance fuzz-ci cli-test broker-deps pydeps
 
-test: setup lint broker-deps pydeps unit nostd vectors-peer conformance fuzz-ci
+test: setup lint broker-deps pydeps unit python nostd vectors-peer conformance fuzz-ci
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ {p += $$4; f += $$6} END {print "cargo test: " p " passed, " f " failed"}' target/unit-tests.log
 
@@ -59,6 +59,12 @@ unit:
 	@mkdir -p target
 	$(CARGO) test --workspace --all-features 2>&1 | tee target/unit-tests.log
 
+# The Python package: built into .venv with maturin, then its pytest suites
+# (codec vectors, sans-IO client, asyncio / blocking clients and paho-mqtt
+# interop against mosquitto, MCP SDK round trip), mypy --strict and stubtest.
+python:
+	bash scripts/python-test.sh
+
 nostd:
 	$(CARGO) build -p mqtt-engine --no-default-features --target $(THUMB)
 	$(CARGO) build -p mqtt-engine --no-default-features --features serde --target $(THUMB)
@@ -82,6 +88,7 @@ bench:
 	$(CARGO) bench -p mqtt-engine --bench codec
 	$(CARGO) bench -p mqtt-engine --bench client
 	$(CARGO) bench -p mqtt-engine --bench client_heap
+	bash bindings-python/benches/run.sh
 
 demo:
 	bash scripts/demo.sh
