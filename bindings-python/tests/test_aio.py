@@ -634,24 +634,35 @@ def test_reconnect_resumes_the_session_and_loses_no_qos1_message(broker: Broker,
     run(main())
 
 
-def test_a_publish_in_flight_completes_across_a_reconnect(broker: Broker, proxy: Proxy, topic: str) -> None:
+@pytest.mark.parametrize("qos", [1, 2])
+def test_a_publish_in_flight_completes_across_a_reconnect(broker: Broker, proxy: Proxy, topic: str, qos: int) -> None:
     async def main() -> None:
         w = Watch()
         async with aio.connect(
-            proxy.url(), client_id="inflight-pub", session_expiry_interval=60, reconnect=FAST, on_connect=w.on_connect
+            proxy.url(), client_id=f"inflight-{qos}", session_expiry_interval=60, reconnect=FAST, on_connect=w.on_connect
         ) as c, connect(broker) as watcher, watcher.subscribe(topic, qos=1) as sub:
             proxy.hold_downstream = True
-            task = asyncio.ensure_future(c.publish(topic, b"in flight", qos=1))
-            assert (await next_msg(sub)).payload == b"in flight"
-            assert not task.done()  # its PUBACK was swallowed
+            task = asyncio.ensure_future(c.publish(topic, b"in flight", qos=qos))
+            if qos == 1:
+                assert (await next_msg(sub)).payload == b"in flight"
+            else:  # mosquitto forwards a QoS 2 message at PUBREL: see it arrive
+                await wait_until(lambda: f"Received PUBLISH from inflight-{qos}" in broker.log())
+            assert not task.done()  # its PUBACK / PUBREC was swallowed
             proxy.hold_downstream = False
             proxy.cut()
             result = await asyncio.wait_for(task, 10)  # re-sent with DUP, acknowledged
             assert result is not None and result.reason_code == 0
+            assert result.qos == qos
             assert w.connected[-1].session_present and c.connections == 2
-            # the broker got it twice (the re-sent PUBLISH had DUP set) and,
-            # at QoS 1, forwards it twice
-            assert (await next_msg(sub)).payload == b"in flight"
+            if qos == 1:
+                # the broker got it twice (the re-sent PUBLISH had DUP set)
+                # and, at QoS 1, forwards it twice
+                assert (await next_msg(sub)).payload == b"in flight"
+            else:
+                # exactly once: the broker knew the packet identifier
+                assert (await next_msg(sub)).payload == b"in flight"
+                await c.publish(topic, b"marker", qos=1)
+                assert (await next_msg(sub)).payload == b"marker"
 
     run(main())
 
