@@ -63,7 +63,8 @@ fn done(events: &[Event]) -> Vec<RequestDone> {
         .collect()
 }
 
-/// The response subscription goes first (QoS 1, No Local); the request waits
+/// The response subscription goes first (QoS 1, without No Local so that a
+/// client can call itself); the request waits
 /// for its SUBACK, then carries Response Topic, 16 bytes of Correlation Data,
 /// a Message Expiry of the timeout rounded up to whole seconds and the timeout
 /// in milliseconds.
@@ -76,7 +77,7 @@ fn request_waits_for_the_response_subscription_and_carries_its_metadata() {
     let Packet::Subscribe(s) = p.expect() else { panic!() };
     assert_eq!(s.filters[0].filter, "replies/c1");
     assert_eq!(s.filters[0].qos, QoS::AtLeastOnce);
-    assert!(s.filters[0].no_local);
+    assert!(!s.filters[0].no_local);
     p.expect_silence();
     p.send(Suback {
         packet_id: s.packet_id,

@@ -63,6 +63,22 @@ fn ends(hub: &mut Hub, i: usize) -> (BTreeMap<RequestId, RequestDone>, Answers) 
     (done, answers)
 }
 
+/// A client calls a service it serves itself and gets its own answer: the
+/// response subscription is made without No Local [MQTT-3.8.3-3].
+#[test]
+fn a_client_calls_a_service_it_serves() {
+    let mut hub = Hub::new();
+    let c = responder(&mut hub, "self", None);
+    let now = hub.now;
+    let id =
+        hub.client(c).request(now, Request::new("svc/echo", "hi", Duration::from_secs(5))).unwrap();
+    hub.drive();
+    assert_eq!(answer_all(&mut hub, c, |p| p.to_vec()), 1);
+    let (done, answers) = ends(&mut hub, c);
+    assert_eq!(done[&id].end, End::Completed);
+    assert_eq!(answers[&id], vec![b"hi".to_vec()]);
+}
+
 /// A requester and two responders in a shared group: 100 requests, each
 /// answered once with its own answer, the group splitting them evenly.
 #[test]

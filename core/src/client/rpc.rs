@@ -127,8 +127,9 @@ impl Client {
         let topic = &pending.answer_topic;
         let state = self.answer_subs.get(topic).map_or(ResponseSub::None, |s| s.0);
         if state == ResponseSub::None {
-            let mut s = Subscription::new(topic.clone(), QoS::AtLeastOnce);
-            s.no_local = self.opts.protocol == Protocol::V5;
+            // Without No Local: a client may call a service it serves itself,
+            // and nothing else of ours is ever published to this topic.
+            let s = Subscription::new(topic.clone(), QoS::AtLeastOnce);
             let pid = self.subscribe(now, Subscribe::new(alloc::vec![s]))?;
             self.answer_subs.insert(topic.clone(), (ResponseSub::Pending(pid), via));
         }
