@@ -136,6 +136,7 @@ Handler = Callable[[Request], Any]
 
 _READ_SIZE = 1 << 16
 _CLOSE_TIMEOUT = 2.0
+_COALESCE = 1 << 16
 
 
 def _now() -> int:
@@ -1247,6 +1248,9 @@ class Client:
         self._timer_at: Optional[int] = None
         self._in_kick = False
         self._kick_again = False
+        self._out: List[bytes] = []
+        self._out_len = 0
+        self._flush_pending = False
 
         self._pub_waiters: Dict[int, asyncio.Future[Published]] = {}
         self._suback: Dict[int, _Route] = {}
@@ -1317,6 +1321,7 @@ class Client:
             self._closing = True
             transport = self._transport
             if transport is not None:
+                self._flush_out()
                 self._transport = None
                 transport.close_soon()
             await self._stop_tasks()
@@ -1361,6 +1366,7 @@ class Client:
             self._kick()
         transport = self._transport
         if transport is not None:
+            self._flush_out()
             self._transport = None
             transport.close_soon()
         await self._stop_tasks()
@@ -1439,6 +1445,7 @@ class Client:
         if self._closing:
             await transport.aclose()
             raise ClientClosedError("the client is closing")
+        self._drop_out()
         self._transport = transport
         self._conn_waiter = loop.create_future()
         self._conn_ended = loop.create_future()
@@ -1446,6 +1453,7 @@ class Client:
         try:
             self._engine.connect(_now())
         except LocalProtocolError:
+            self._drop_out()
             self._transport = None
             transport.close_soon()
             raise
@@ -1467,6 +1475,7 @@ class Client:
                 self._kick()
         finally:
             if self._transport is transport:
+                self._drop_out()
                 self._transport = None
                 self._engine.handle_closed(_now())
                 self._kick()
@@ -1532,9 +1541,7 @@ class Client:
                 self._kick_again = False
                 data = engine.transmit_all()
                 if data:
-                    transport = self._transport
-                    if transport is not None:
-                        transport.write(data)
+                    self._send(data)
                 ev = engine.poll_event()
                 while ev is not None:
                     try:
@@ -1545,14 +1552,41 @@ class Client:
                 if not self._kick_again:
                     data = engine.transmit_all()
                     if data:
-                        transport = self._transport
-                        if transport is not None:
-                            transport.write(data)
+                        self._send(data)
                     if not self._kick_again:
                         break
             self._arm_timer()
         finally:
             self._in_kick = False
+
+    def _send(self, data: bytes) -> None:
+        """Queues bytes for the transport. Bytes from one turn of the event
+        loop go out in one write (one system call for many packets); past
+        _COALESCE bytes they go at once."""
+        if self._transport is None:
+            return
+        self._out.append(data)
+        self._out_len += len(data)
+        if self._out_len >= _COALESCE:
+            self._flush_out()
+        elif not self._flush_pending:
+            self._flush_pending = True
+            assert self._loop is not None
+            self._loop.call_soon(self._flush_out)
+
+    def _flush_out(self) -> None:
+        self._flush_pending = False
+        if not self._out:
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._drop_out()
+        transport = self._transport
+        if transport is not None:
+            transport.write(data)
+
+    def _drop_out(self) -> None:
+        self._out.clear()
+        self._out_len = 0
 
     def _arm_timer(self) -> None:
         at = self._engine.poll_timeout()
@@ -1662,6 +1696,7 @@ class Client:
         if transport is not None and ev.cause != "connection_lost":
             # the engine ended it (our DISCONNECT, theirs, a violation, a
             # timeout): send what it queued and close
+            self._flush_out()
             self._transport = None
             transport.write(self._engine.transmit_all())
             assert self._loop is not None
@@ -1691,29 +1726,24 @@ class Client:
 
     def _on_message(self, msg: Message) -> None:
         topic = msg.topic
-        hit = False
-        wanted: Optional[Set[str]] = None
-        if self._id_filters:
-            # A broker sends a copy per overlapping subscription, each with
-            # its Subscription Identifier: each copy goes only to the routes
-            # of the filters it was sent for, so nothing is delivered twice.
-            ids = msg.properties.subscription_identifiers
+        hits = [r for r in self._routes if r.deliver and r.matches(topic)]
+        if not hits:
+            self.unrouted += 1
+            return
+        if len(hits) > 1 and self._id_filters:
+            texts = {f.text for r in hits for f in r.filters if f.matches(topic)}
+            ids = msg.properties.subscription_identifiers if len(texts) > 1 else None
             if ids:
-                wanted = set()
+                # Overlapping filters: the broker sends a copy per matching
+                # subscription, each with its Subscription Identifier; each
+                # copy goes only to the routes of the filters it was sent
+                # for, so nothing is delivered twice.
+                wanted: Set[str] = set()
                 for i in ids:
                     wanted.update(self._id_filters.get(i, ()))
-        for route in self._routes:
-            if not route.deliver:
-                continue
-            if wanted is None:
-                ok = route.matches(topic)
-            else:
-                ok = any(f.text in wanted and f.matches(topic) for f in route.filters)
-            if ok:
-                route.buffer.put(msg)
-                hit = True
-        if not hit:
-            self.unrouted += 1
+                hits = [r for r in hits if any(f.text in wanted and f.matches(topic) for f in r.filters)]
+        for route in hits:
+            route.buffer.put(msg)
 
     async def publish(
         self,
