@@ -35,6 +35,7 @@ import asyncio
 import json
 import struct
 import sys
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
@@ -155,7 +156,7 @@ class Paho:
         c._sock = ReplaySock()  # type: ignore[assignment]  # _send_publish checks there is one
         return out
 
-    def encoder(self, case: dict[str, Any]) -> Callable[[], bytes] | None:
+    def encoder(self, case: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         f, v = case["f"], case["v"]
         c = paho_client(v, f.get("client_id", "bench-client-0001"))
         out = self._capture(c)
@@ -164,11 +165,7 @@ class Paho:
             topic = f["topic"].encode()
             args = (f["packet_id"] or 0, topic, f["payload"], f["qos"], f["retain"], f["dup"], None, props)
             send = c._send_publish
-
-            def enc() -> bytes:
-                send(*args)
-                return out[0]
-            return enc
+            return partial(send, *args), lambda: (send(*args), out[0])[1]
         if case["kind"] == "connect":
             c.username_pw_set(f["username"], f["password"].decode())
             w = f["will"]
@@ -176,11 +173,7 @@ class Paho:
             c._connect_properties = paho_props(PacketTypes.CONNECT, f["props"])
             send_c = c._send_connect
             ka = f["keep_alive"]
-
-            def enc_c() -> bytes:
-                send_c(ka)
-                return out[0]
-            return enc_c
+            return partial(send_c, ka), lambda: (send_c(ka), out[0])[1]
         if case["kind"] == "subscribe":
             if v == 5:
                 topics = [(t.encode(), SubscribeOptions(qos=q, noLocal=nl, retainAsPublished=rap, retainHandling=rh))
@@ -188,17 +181,16 @@ class Paho:
             else:
                 topics = [(t.encode(), q) for t, q, *_ in f["filters"]]
             props = paho_props(PacketTypes.SUBSCRIBE, f["props"])
-            c._last_mid = f["packet_id"] - 1
             send_s = c._send_subscribe
 
-            def enc_s() -> bytes:
-                c._last_mid = f["packet_id"] - 1  # the same packet identifier every time
+            def result() -> bytes:
+                c._last_mid = f["packet_id"] - 1  # paho numbers it: make it the case's identifier
                 send_s(False, topics, props)
                 return out[0]
-            return enc_s
+            return partial(send_s, False, topics, props), result
         return None
 
-    def decoder(self, case: dict[str, Any], data: bytes) -> Callable[[], Any] | None:
+    def decoder(self, case: dict[str, Any], data: bytes) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         if case["kind"] != "publish":
             return None  # paho parses no CONNECT or SUBSCRIBE: it is a client only
         c = paho_client(case["v"])
@@ -212,13 +204,9 @@ class Paho:
         body = bytearray(data[_header_len(data):])
         state = {"command": data[0], "have_remaining": 1, "remaining_count": [], "remaining_mult": 1,
                  "remaining_length": len(body), "packet": body, "to_process": 0, "pos": 0}
+        c._in_packet = state  # _packet_handle and _handle_publish only read it
         handle = c._packet_handle
-
-        def dec() -> Any:
-            c._in_packet = state
-            handle()
-            return got[0]
-        return dec
+        return handle, lambda: (handle(), got[0])[1]
 
     def fields(self, kind: str, m: Any) -> dict[str, Any]:
         return dict(topic=m.topic, payload=m.payload, qos=m.qos, retain=m.retain, dup=m.dup,
@@ -259,30 +247,30 @@ class Gmqtt:
     def _props(self, props: dict[str, Any]) -> dict[str, Any]:
         return {self.PROP[k]: v for k, v in props.items()}
 
-    def encoder(self, case: dict[str, Any]) -> Callable[[], bytes] | None:
+    def encoder(self, case: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         f, v, P = case["f"], case["v"], self.package
         proto = self._protocol(v, f.get("packet_id"))
         if case["kind"] == "publish":
             msg = self.gmqtt.Message(f["topic"], f["payload"], qos=f["qos"], retain=f["retain"],
                                      **self._props(f["props"]))
             build = P.PublishPacket.build_package
-            return lambda: bytes(build(msg, proto)[1])
+            return partial(build, msg, proto), lambda: build(msg, proto)[1]
         if case["kind"] == "connect":
             w = f["will"]
             will = self.gmqtt.Message(w["topic"], w["payload"], qos=w["qos"], retain=w["retain"])
             props = self._props(f["props"])
             build_c = P.LoginPackageFactor.build_package
             a = (f["client_id"], f["username"], f["password"], f["clean"], f["keep_alive"], proto, will)
-            return lambda: bytes(build_c(*a, **props))
+            return partial(build_c, *a, **props), lambda: build_c(*a, **props)
         if case["kind"] == "subscribe":
             subs = [self.gmqtt.Subscription(t, qos=q, no_local=nl, retain_as_published=rap, retain_handling_options=rh)
                     for t, q, nl, rap, rh in f["filters"]]
             props = self._props(f["props"])
             build_s = P.SubscribePacket.build_package
-            return lambda: bytes(build_s(subs, proto, **props)[1])
+            return partial(build_s, subs, proto, **props), lambda: build_s(subs, proto, **props)[1]
         return None
 
-    def decoder(self, case: dict[str, Any], data: bytes) -> Callable[[], Any] | None:
+    def decoder(self, case: dict[str, Any], data: bytes) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         if case["kind"] != "publish":
             return None
         got: list[Any] = [None]
@@ -306,10 +294,7 @@ class Gmqtt:
         handle = h._handle_publish_packet
         self._last = (cmd, data)
 
-        def dec() -> Any:
-            handle(cmd, body)
-            return got[0] + (cmd,)
-        return dec
+        return partial(handle, cmd, body), lambda: (handle(cmd, body), got[0] + (cmd,))[1]
 
     def fields(self, kind: str, m: Any) -> dict[str, Any]:
         topic, payload, qos, props, cmd = m
@@ -347,14 +332,14 @@ class Amqtt:
         from amqtt.mqtt import connect, publish, subscribe
         self.BufferReader, self.connect, self.publish, self.subscribe = BufferReader, connect, publish, subscribe
 
-    def encoder(self, case: dict[str, Any]) -> Callable[[], bytes] | None:
+    def encoder(self, case: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         if case["v"] != 4:
             return None  # amqtt speaks 3.1.1 only
         f = case["f"]
         if case["kind"] == "publish":
             pkt = self.publish.PublishPacket.build(f["topic"], f["payload"], f["packet_id"], f["dup"], f["qos"],
                                                    f["retain"])
-            return pkt.to_bytes
+            return pkt.to_bytes, pkt.to_bytes
         if case["kind"] == "connect":
             C = self.connect
             vh = C.ConnectVariableHeader(keep_alive=f["keep_alive"], proto_name="MQTT", proto_level=4)
@@ -366,19 +351,22 @@ class Amqtt:
             vh.username_flag = True
             vh.password_flag = True
             pl = C.ConnectPayload(f["client_id"], w["topic"], w["payload"], f["username"], f["password"].decode())
-            return C.ConnectPacket(variable_header=vh, payload=pl).to_bytes
+            to_bytes = C.ConnectPacket(variable_header=vh, payload=pl).to_bytes
+            return to_bytes, to_bytes
         if case["kind"] == "subscribe":
             pkt = self.subscribe.SubscribePacket.build([(t, q) for t, q, *_ in f["filters"]], f["packet_id"])
-            return pkt.to_bytes
+            return pkt.to_bytes, pkt.to_bytes
         return None
 
-    def decoder(self, case: dict[str, Any], data: bytes) -> Callable[[], Any] | None:
+    def decoder(self, case: dict[str, Any], data: bytes) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         if case["v"] != 4:
             return None
         cls = {"publish": self.publish.PublishPacket, "connect": self.connect.ConnectPacket,
                "subscribe": self.subscribe.SubscribePacket}[case["kind"]]
         reader, from_stream = self.BufferReader, cls.from_stream
-        return lambda: _drive(from_stream(reader(data)))
+        def dec() -> Any:
+            return _drive(from_stream(reader(data)))
+        return dec, dec
 
     def fields(self, kind: str, p: Any) -> dict[str, Any]:
         if kind == "publish":
@@ -403,15 +391,15 @@ class Engine:
         import mqtt_engine as me
         self.me = me
 
-    def encoder(self, case: dict[str, Any], data: bytes) -> Callable[[], bytes] | None:
+    def encoder(self, case: dict[str, Any], data: bytes) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         # The packet object is built beforehand, as for every peer.
         pkt = self.me.decode(data, case["v"])
         enc, v = self.me.encode, case["v"]
-        return lambda: enc(pkt, v)
+        return partial(enc, pkt, v), partial(enc, pkt, v)
 
-    def decoder(self, case: dict[str, Any], data: bytes) -> Callable[[], Any] | None:
+    def decoder(self, case: dict[str, Any], data: bytes) -> tuple[Callable[[], Any], Callable[[], Any]] | None:
         dec, v = self.me.decode, case["v"]
-        return lambda: dec(data, v)
+        return partial(dec, data, v), partial(dec, data, v)
 
     def fields(self, kind: str, p: Any) -> dict[str, Any]:
         return from_json_form(kind, p.to_dict())
@@ -472,8 +460,7 @@ def part1(peers: list[Any], engine: Engine | None, rounds: int, sample_s: float)
     for case in CASES:
         kind, want = case["kind"], canon(case["kind"], case["f"])
         # Reference bytes: paho-mqtt's (it encodes every case, both versions).
-        ref = paho.encoder(case)()
-        ref = bytes(ref)
+        ref = bytes(paho.encoder(case)[1]())
         if engine is not None:
             def read(b: bytes, _c: dict[str, Any] = case) -> Any:
                 return canon(_c["kind"], engine.fields(_c["kind"], engine.me.decode(b, _c["v"])))
@@ -490,16 +477,19 @@ def part1(peers: list[Any], engine: Engine | None, rounds: int, sample_s: float)
             fns: dict[str, Callable[[], Any]] = {}
             notes: dict[str, str] = {}
             for impl in impls:
+                # Each gives (the call timed, the same call returning its result).
                 if op == "encode":
-                    fn = impl.encoder(case, ref) if isinstance(impl, Engine) else impl.encoder(case)
-                    if fn is None:
+                    pair = impl.encoder(case, ref) if isinstance(impl, Engine) else impl.encoder(case)
+                    if pair is None:
                         continue
-                    notes[impl.name] = check_encode(case, impl.name, bytes(fn()), ref, read)
+                    fn, result = pair
+                    notes[impl.name] = check_encode(case, impl.name, bytes(result()), ref, read)
                 else:
-                    fn = impl.decoder(case, ref)
-                    if fn is None:
+                    pair = impl.decoder(case, ref)
+                    if pair is None:
                         continue
-                    got = canon(kind, impl.fields(kind, fn()))
+                    fn, result = pair
+                    got = canon(kind, impl.fields(kind, result()))
                     if got != want:
                         raise AssertionError(f"{case['name']}: {impl.name} decodes\n  {got}\nnot\n  {want}")
                     notes[impl.name] = "same fields"

@@ -66,26 +66,30 @@ def main() -> None:
         ]),
     ]
     parts = ["\n".join(head)]
+    print(parts[0] + "\n", flush=True)
     times = []
     if "codec" in only:
         out, t = run("bench_codec.py", ["--json", str(OUT / "codec.json")] + (["--quick"] if a.quick else []))
         parts.append("### Packet handling (codec and sans-IO client)\n\n`bench_codec.py`\n\n" + out)
+        print(parts[-1] + "\n", flush=True)
         times.append(f"codec {t:.0f} s")
     if "throughput" in only:
         args = ["--json", str(OUT / "throughput.json")] + (["--n", "5000", "--rounds", "1"] if a.quick else [])
         out, t = run("bench_throughput.py", args)
         parts.append("### Throughput through mosquitto\n\n`bench_throughput.py`\n\n" + out)
+        print(parts[-1] + "\n", flush=True)
         times.append(f"throughput {t:.0f} s")
     if "rpc" in only:
         args = ["--json", str(OUT / "rpc.json")] + (["--scale", "0.1", "--rounds", "1"] if a.quick else [])
         out, t = run("bench_rpc.py", args)
         parts.append("### Request/response through mosquitto\n\n`bench_rpc.py`\n\n" + out)
+        print(parts[-1] + "\n", flush=True)
         times.append(f"request/response {t:.0f} s")
     parts.append(f"Load average at the end: {H.load()}. Time taken: {', '.join(times)}; "
                  f"all {time.monotonic() - t_all:.0f} s.")
     report = "\n\n".join(parts) + "\n"
     (OUT / "report.md").write_text(report)
-    print(report)
+    print(parts[-1])
 
 
 if __name__ == "__main__":
