@@ -341,6 +341,21 @@ fn check_publish(c: PubCase, payload: &Bytes, wire: &Bytes) {
     assert_same_encoding(MPC, c.protocol(), &ours, &out);
 }
 
+/// The vectored pieces give the same bytes as the contiguous encodings, and
+/// the payload piece is the payload itself, not a copy.
+fn check_vectored(c: PubCase, ours: &Publish, payload: &Bytes) {
+    let whole = Packet::Publish(ours.clone()).encode_to_bytes(c.protocol()).unwrap();
+    let mut head = BytesMut::new();
+    ours.encode_header(c.protocol(), &mut head).unwrap();
+    assert_eq!([&head[..], &ours.payload[..]].concat(), &whole[..]);
+    assert_eq!(ours.payload.as_ptr(), payload.as_ptr(), "payload not copied");
+    let joined: Vec<u8> = match mpc_publish(c, payload) {
+        MpcPublish::V3(p) => p.to_buffers().iter().flat_map(|s| s.iter().copied()).collect(),
+        MpcPublish::V5(p) => p.to_buffers().iter().flat_map(|s| s.iter().copied()).collect(),
+    };
+    assert_eq!(joined, &whole[..], "mqtt-protocol-core to_buffers");
+}
+
 // ---------------------------------------------------------------------------
 // CONNECT: 5.0 with properties and a Will with properties; 3.1.1 with a Will,
 // user name and password.
@@ -647,6 +662,56 @@ fn bench_publish(cr: &mut Criterion) {
             });
         }
         enc.finish();
+
+        // Vectored: the packet as pieces a vectored write sends, the payload
+        // not copied. Ours: `encode_header` into the reused buffer plus a
+        // clone of the payload `Bytes` (a reference count). mqtt-protocol-core:
+        // `to_buffers()`, its native vectored path, not gathered. rumqttc has
+        // no vectored encode, so its contiguous `write` stands in.
+        let mut vec = cr.benchmark_group(format!("publish_encode_vectored_{}", c.name()));
+        for (size, label) in SIZES {
+            let payload = payload(size);
+            let Packet::Publish(ours) = ours_publish(c, &payload) else { unreachable!() };
+            let wire_len = ours.encoded_len(protocol).unwrap();
+            configure(&mut vec, wire_len);
+            let mut out = BytesMut::with_capacity(wire_len * 2);
+            check_vectored(c, &ours, &payload);
+            vec.bench_with_input(BenchmarkId::new(OURS, label), &ours, |b, p| {
+                b.iter(|| {
+                    out.clear();
+                    let p = black_box(p);
+                    p.encode_header(protocol, &mut out).unwrap();
+                    black_box((&out, p.payload.clone()));
+                })
+            });
+            if c.v5 {
+                let p5 = r5_publish(c, &payload);
+                vec.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p5, |b, p| {
+                    b.iter(|| {
+                        out.clear();
+                        black_box(p).write(&mut out).unwrap();
+                        black_box(&out);
+                    })
+                });
+            } else {
+                let p4 = r4_publish(c, &payload);
+                vec.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p4, |b, p| {
+                    b.iter(|| {
+                        out.clear();
+                        black_box(p).write(&mut out).unwrap();
+                        black_box(&out);
+                    })
+                });
+            }
+            let pm = mpc_publish(c, &payload);
+            vec.bench_with_input(BenchmarkId::new(MPC, label), &pm, |b, p| {
+                b.iter(|| match black_box(p) {
+                    MpcPublish::V3(p) => black_box(p.to_buffers()).len(),
+                    MpcPublish::V5(p) => black_box(p.to_buffers()).len(),
+                })
+            });
+        }
+        vec.finish();
     }
 }
 
