@@ -833,7 +833,15 @@ class Scripted:
 
     def _answer(self, p: m.Packet) -> Optional[m.Packet]:
         if isinstance(p, m.Connect):
+            method = p.properties.authentication_method
+            if method is not None:  # enhanced authentication: one challenge
+                return m.Auth(0x18, m.Properties(authentication_method=method, authentication_data=b"challenge"))
             return m.Connack(False, 0)
+        if isinstance(p, m.Auth):
+            method = p.properties.authentication_method
+            if p.properties.authentication_data == b"answer":
+                return m.Connack(False, 0, m.Properties(authentication_method=method))
+            return m.Connack(False, 0x87)
         if isinstance(p, m.Subscribe):
             return m.Suback(p.packet_id, [self.suback(s.topic_filter) for s in p.subscriptions])
         if isinstance(p, m.Publish) and p.qos == 1:
@@ -887,5 +895,37 @@ def test_keep_alive_pings_on_engine_time() -> None:
             async with aio.connect(s.url(), keep_alive=1):
                 await asyncio.wait_for(s.pinged.wait(), 5)
             assert isinstance(s.received[-1], m.Disconnect)
+
+    run(main())
+
+
+def test_enhanced_authentication_challenge() -> None:
+    async def main() -> None:
+        challenges: list[m.Auth] = []
+
+        def on_auth(c: aio.Client, ev: m.Auth) -> None:
+            challenges.append(ev)
+            c.auth(0x18, data=b"answer")
+
+        async with Scripted() as s:
+            async with aio.connect(s.url(), authentication_method="TEST", on_auth=on_auth) as c:
+                assert c.connected
+            assert challenges[0].properties.authentication_data == b"challenge"
+            with pytest.raises(aio.ConnectError) as e:
+                async with aio.connect(s.url(), authentication_method="TEST", on_auth=lambda c, ev: c.auth(data=b"no")):
+                    pass
+            assert e.value.reason_code == 0x87
+
+    run(main())
+
+
+def test_manual_acks(broker: Broker, topic: str) -> None:
+    async def main() -> None:
+        async with connect(broker, manual_ack=True) as c, c.subscribe(topic, qos=1) as sub:
+            await c.publish(topic, b"one", qos=1)
+            msg = await next_msg(sub)
+            assert c.engine.inbound_pending == 1  # not acknowledged yet
+            c.ack(msg)
+            assert c.engine.inbound_pending == 0
 
     run(main())

@@ -79,6 +79,7 @@ from typing import (
 )
 
 from ._native import Client as _Engine
+from ._native import Auth as AuthEvent
 from ._native import (
     Connected,
     Disconnected,
@@ -1205,6 +1206,7 @@ class Client:
         overflow: str = "drop_oldest",
         on_connect: Optional[Callable[["Client", Connected], Any]] = None,
         on_disconnect: Optional[Callable[["Client", Disconnected], Any]] = None,
+        on_auth: Optional[Callable[["Client", AuthEvent], Any]] = None,
         **options: Any,
     ) -> None:
         self.url = url
@@ -1227,6 +1229,7 @@ class Client:
         self._overflow = overflow
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
+        self.on_auth = on_auth
         opts = dict(options)
         if self._target.username is not None:
             opts.setdefault("username", self._target.username)
@@ -1661,6 +1664,11 @@ class Client:
             self._on_connected(ev)
         elif isinstance(ev, Disconnected):
             self._on_disconnected(ev)
+        elif isinstance(ev, AuthEvent):
+            if self.on_auth is not None:
+                self._callback(self.on_auth, ev)
+            else:
+                log.warning("an AUTH challenge from the broker and no on_auth callback: %r", ev)
         else:
             log.debug("event not handled: %r", ev)
 
@@ -1721,6 +1729,27 @@ class Client:
             if route.released or route.granted is None:
                 continue
             self._send_subscribe(route)
+
+    # -- enhanced authentication, manual acks --
+
+    def auth(self, reason_code: int = 0x18, *, method: Optional[str] = None, data: Optional[bytes] = None) -> None:
+        """Sends AUTH (MQTT 5 enhanced authentication): 0x18 answers a
+        challenge received by ``on_auth(client, Auth)`` (also during
+        connect), 0x19 starts a re-authentication. The method defaults to
+        the ``authentication_method`` option."""
+        if self._closed:
+            raise ClientClosedError("the client is closed")
+        self._engine.auth(_now(), reason_code, method=method, data=data)
+        self._kick()
+
+    def ack(self, msg: Message, reason_code: int = 0) -> None:
+        """With the ``manual_ack=True`` option: acknowledges a QoS 1 / 2
+        message (a reason code of 0x80 or more refuses it, 5.0). Acks go out
+        in the order the messages arrived."""
+        if msg.packet_id is None:
+            return
+        self._engine.ack(_now(), msg.packet_id, reason_code)
+        self._kick()
 
     # -- messages --
 
@@ -2223,6 +2252,7 @@ def connect(
     overflow: str = "drop_oldest",
     on_connect: Optional[Callable[[Client, Connected], Any]] = None,
     on_disconnect: Optional[Callable[[Client, Disconnected], Any]] = None,
+    on_auth: Optional[Callable[[Client, AuthEvent], Any]] = None,
     **options: Any,
 ) -> Client:
     """Connects to the broker at ``url``; use as ``async with connect(url) as c:``
@@ -2246,6 +2276,9 @@ def connect(
       of subscription queues (see :class:`Subscription`).
     - ``on_connect(client, Connected)`` / ``on_disconnect(client,
       Disconnected)``: called (may be async) on each connection change.
+    - ``on_auth(client, Auth)``: an AUTH challenge of MQTT 5 enhanced
+      authentication (with ``authentication_method``); answer it with
+      :meth:`Client.auth`.
     - any other keyword: an option of :class:`mqtt_engine.Client`
       (``keep_alive``, ``session_expiry_interval``, ``will``, ``username``,
       ``password``, ``version``, ``clean_start``, ``receive_maximum``...).
@@ -2261,5 +2294,6 @@ def connect(
         overflow=overflow,
         on_connect=on_connect,
         on_disconnect=on_disconnect,
+        on_auth=on_auth,
         **options,
     )
