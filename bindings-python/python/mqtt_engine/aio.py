@@ -670,6 +670,10 @@ class _Transport:
         """Closes at once, dropping what is queued."""
         raise NotImplementedError
 
+    def congested(self) -> bool:
+        """True when so much waits to be sent that writers should drain."""
+        raise NotImplementedError
+
     _abort_timer: Optional[asyncio.TimerHandle] = None
 
     def close_soon_or_abort(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -719,6 +723,9 @@ class _StreamTransport(_Transport):
 
     def abort(self) -> None:
         self._writer.transport.abort()
+
+    def congested(self) -> bool:
+        return self._writer.transport.get_write_buffer_size() > _COALESCE
 
 
 class _WsTransport(_Transport):
@@ -781,6 +788,9 @@ class _WsTransport(_Transport):
     async def drain(self) -> None:
         if len(self._out) > self._HIGH_WATER:
             await self._idle.wait()
+
+    def congested(self) -> bool:
+        return len(self._out) > self._HIGH_WATER
 
     def close_soon(self) -> None:
         self._closing = True
@@ -1796,12 +1806,18 @@ class Client:
         (nothing sent). Cancelling the awaiting task does not un-send the
         message; the client stays usable.
         """
-        self._check_open()
-        pid = self._engine.publish(_now(), topic, _bytes(payload), qos, retain, properties=properties)
+        if self._closed or self._closing or not self._started:
+            self._check_open()
+        if type(payload) is not bytes and not isinstance(payload, str):
+            payload = _bytes(payload)
+        pid = self._engine.publish(_now(), topic, payload, qos, retain, properties=properties)
         if pid is None:
-            self._kick()
+            # QoS 0 makes no event and needs no timer: just the bytes
+            data = self._engine.transmit_all()
+            if data:
+                self._send(data)
             transport = self._transport
-            if transport is not None:
+            if transport is not None and transport.congested():
                 await transport.drain()
             return None
         assert self._loop is not None
