@@ -1572,6 +1572,19 @@ class Client:
         finally:
             self._in_kick = False
 
+    def _after_publish(self) -> None:
+        """The short form of :meth:`_kick` after a publish: it adds no timer
+        (an earlier keep-alive timer only fires early) and normally no event."""
+        engine = self._engine
+        data = engine.transmit_all()
+        if data:
+            self._send(data)
+        if not self._in_kick:
+            ev = engine.poll_event()
+            if ev is not None:
+                self._on_event(ev)
+                self._kick()
+
     def _send(self, data: bytes) -> None:
         """Queues bytes for the transport. Bytes from one turn of the event
         loop go out in one write (one system call for many packets); past
@@ -1603,7 +1616,12 @@ class Client:
 
     def _arm_timer(self) -> None:
         at = self._engine.poll_timeout()
-        if at == self._timer_at and (at is None or self._timer is not None):
+        if self._timer is not None and self._timer_at is not None and at is not None and self._timer_at <= at:
+            # A timer as early or earlier is set: keep it (the keep-alive
+            # deadline moves with every packet sent; a timer that fires
+            # early only re-arms).
+            return
+        if at is None and self._timer is None:
             return
         if self._timer is not None:
             self._timer.cancel()
@@ -1812,10 +1830,7 @@ class Client:
             payload = _bytes(payload)
         pid = self._engine.publish(_now(), topic, payload, qos, retain, properties=properties)
         if pid is None:
-            # QoS 0 makes no event and needs no timer: just the bytes
-            data = self._engine.transmit_all()
-            if data:
-                self._send(data)
+            self._after_publish()
             transport = self._transport
             if transport is not None and transport.congested():
                 await transport.drain()
@@ -1823,7 +1838,7 @@ class Client:
         assert self._loop is not None
         fut: asyncio.Future[Published] = self._loop.create_future()
         self._pub_waiters[pid] = fut
-        self._kick()
+        self._after_publish()
         try:
             return await fut
         except asyncio.CancelledError:
