@@ -150,7 +150,8 @@ fn zero_byte(x: u64) -> u64 {
 }
 
 /// One pass, eight bytes at a time: any byte above 0x7F, any 0x00, any `+` or
-/// `#`. A `+` or `#` byte is never part of a multi-byte UTF-8 sequence, so the
+/// `#`. A string of 8 bytes or more ends with an overlapping last word
+/// instead of a padded copy of its tail. A `+` or `#` byte is never part of a multi-byte UTF-8 sequence, so the
 /// wildcard finding holds for any well-formed string.
 #[inline]
 fn scan(b: &[u8]) -> Scan {
@@ -160,15 +161,23 @@ fn scan(b: &[u8]) -> Scan {
         nul |= zero_byte(w);
         wild |= zero_byte(w ^ (ONES * u64::from(b'+'))) | zero_byte(w ^ (ONES * u64::from(b'#')));
     };
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        eat(u64::from_le_bytes(w.try_into().unwrap_or_default()));
-    }
-    let tail = words.remainder();
-    if !tail.is_empty() {
-        // The last 1 to 7 bytes as one word, padded with a byte that trips nothing.
+    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
+    if b.len() >= 8 {
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            eat(word(w));
+        }
+        if !words.remainder().is_empty() {
+            // The last 8 bytes, overlapping words already seen: the findings
+            // only accumulate, so seeing a byte twice changes nothing.
+            eat(word(&b[b.len() - 8..]));
+        }
+    } else if !b.is_empty() {
+        // 1 to 7 bytes as one word, padded with a byte that trips nothing.
         let mut w = [b'a'; 8];
-        w[..tail.len()].copy_from_slice(tail);
+        for (d, &c) in w.iter_mut().zip(b) {
+            *d = c;
+        }
         eat(u64::from_le_bytes(w));
     }
     Scan { non_ascii: high != 0, nul: nul != 0, wildcard: wild != 0 }
