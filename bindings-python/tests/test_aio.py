@@ -358,6 +358,15 @@ def test_call_serve_round_trip(broker: Broker, topic: str, kind: str) -> None:
     run(main())
 
 
+def test_a_client_calls_a_service_it_serves(broker: Broker, topic: str) -> None:
+    async def main() -> None:
+        async with connect(broker) as c:
+            await c.serve(f"{topic}/self", lambda req: b"me: " + req.payload)
+            assert (await c.call(f"{topic}/self", b"hi", timeout=5)).payload == b"me: hi"
+
+    run(main())
+
+
 def test_handlers_sync_async_and_their_results(broker: Broker, topic: str) -> None:
     async def main() -> None:
         async def upper(req: m.Request) -> str:

@@ -2066,9 +2066,8 @@ class Client:
         400 or more (unless ``check`` is false). Cancelling the awaiting task
         cancels the request in the engine; a late answer is then dropped.
         While reconnecting, the call first waits (within ``timeout``) for the
-        connection. Needs MQTT 5.0. A client cannot call a service it serves
-        itself: the engine subscribes to its response topic with No Local,
-        so the broker does not hand it its own answers (use two clients).
+        connection. Needs MQTT 5.0. A client may call a service it serves
+        itself.
         """
         rid, c = await self._start_request(
             topic, payload, timeout, "one", None, None, correlation_data, properties, None
