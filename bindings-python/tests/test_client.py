@@ -600,7 +600,8 @@ def test_request_subscribes_then_publishes_and_correlates() -> None:
     rid = c.request(1, "svc/echo", b"ping", timeout_ms=5_000, properties=m.Properties(content_type="text/plain"))
     [sub] = sent(c)
     assert isinstance(sub, m.Subscribe)
-    assert [(s.topic_filter, s.no_local) for s in sub.subscriptions] == [("replies/req", True)]
+    # Not No Local: a client may call a service it serves itself.
+    assert [(s.topic_filter, s.no_local) for s in sub.subscriptions] == [("replies/req", False)]
     feed(c, 2, m.Suback(sub.packet_id, [1]))
     [req] = sent(c)
     assert isinstance(req, m.Publish) and req.topic == "svc/echo" and req.qos == 1

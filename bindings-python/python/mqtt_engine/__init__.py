@@ -141,3 +141,17 @@ __all__ = [
     "Unsubscribed",
     "Will",
 ]
+
+_SUBMODULES = ("aio", "sync", "mcp", "mcp_sdk")
+
+
+def __getattr__(name: str) -> object:
+    """Imports the adapters on first use, so that ``import mqtt_engine`` then
+    ``mqtt_engine.aio.connect(...)`` works without importing asyncio, threads
+    or the MCP SDK for users of the sans-IO core alone."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
