@@ -79,6 +79,28 @@ fn a_client_calls_a_service_it_serves() {
     assert_eq!(answers[&id], vec![b"hi".to_vec()]);
 }
 
+/// After `unserve` the responder has unsubscribed: a request finds no
+/// responder (PUBACK 0x10); unserving a filter not served is refused with 0x11.
+#[test]
+fn unserve_unsubscribes_the_service() {
+    let mut hub = Hub::new();
+    let r = responder(&mut hub, "calc", Some("g"));
+    let q = hub.add(opts("caller"));
+    let now = hub.now;
+    let refused = hub.client(r).unserve(now, "svc/+", None).unwrap_err();
+    assert_eq!(u8::from(refused.reason_code), 0x11, "served in group g, not alone");
+    let pid = hub.client(r).unserve(now, "svc/+", Some("g")).unwrap();
+    hub.drive();
+    assert!(matches!(hub.events(r).as_slice(), [Event::Unsubscribed(a)] if a.packet_id == pid));
+    let again = hub.client(r).unserve(now, "svc/+", Some("g")).unwrap_err();
+    assert_eq!(u8::from(again.reason_code), 0x11);
+    let id =
+        hub.client(q).request(now, Request::new("svc/calc", "1", Duration::from_secs(5))).unwrap();
+    hub.drive();
+    let (done, _) = ends(&mut hub, q);
+    assert_eq!(done[&id].end, End::NoResponders);
+}
+
 /// A requester and two responders in a shared group: 100 requests, each
 /// answered once with its own answer, the group splitting them evenly.
 #[test]

@@ -4,7 +4,7 @@
 
 use super::{Client, Event, LocalError, LocalErrorKind as Kind, State};
 use crate::codec::{
-    ByteStr, Properties, Protocol, Publish, QoS, ReasonCode, Subscribe, Subscription,
+    ByteStr, Properties, Protocol, Publish, QoS, ReasonCode, Subscribe, Subscription, Unsubscribe,
 };
 use crate::rpc::{
     self, Cached, Collect, End, IncomingRequest, Pending, Request, RequestDone, RequestId,
@@ -242,15 +242,38 @@ impl Client {
         }
         crate::topic::check_plain_filter(filter)
             .map_err(|m| LocalError::new(Kind::Invalid, ReasonCode::TOPIC_FILTER_INVALID, m))?;
-        let full: ByteStr = match group {
-            Some(g) => format!("{}{g}/{filter}", crate::topic::SHARE_PREFIX).into(),
-            None => filter.to_string().into(),
-        };
+        let full = served_filter(filter, group);
         let id = self.subscribe(
             now,
-            Subscribe::new(alloc::vec![Subscription::new(full, self.opts.rpc.qos)]),
+            Subscribe::new(alloc::vec![Subscription::new(full.clone(), self.opts.rpc.qos)]),
         )?;
-        self.responder.filters.push(filter.to_string().into());
+        self.responder.filters.push((full, filter.to_string().into()));
+        Ok(id)
+    }
+
+    /// Stops serving `filter`, as given to [`Client::serve`] with the same
+    /// `group`: unsubscribes, and a PUBLISH that still arrives on it is no
+    /// longer taken for a request. Requests already delivered can still be
+    /// answered. Returns the UNSUBSCRIBE's packet identifier
+    /// ([`Event::Unsubscribed`] follows); a filter not served is refused with
+    /// 0x11 No subscription existed.
+    pub fn unserve(
+        &mut self,
+        now: Instant,
+        filter: &str,
+        group: Option<&str>,
+    ) -> Result<u16, LocalError> {
+        self.advance(now);
+        let full = served_filter(filter, group);
+        let Some(i) = self.responder.filters.iter().position(|(f, _)| *f == full) else {
+            return Err(LocalError::new(
+                Kind::Invalid,
+                ReasonCode::NO_SUBSCRIPTION_EXISTED,
+                "the filter is not served (in this group)",
+            ));
+        };
+        let id = self.unsubscribe(now, Unsubscribe::new(alloc::vec![full]))?;
+        self.responder.filters.remove(i);
         Ok(id)
     }
 
@@ -686,4 +709,13 @@ fn answer(
     }
     msg.properties = props;
     msg
+}
+
+/// The filter [`Client::serve`] subscribes: `filter`, or
+/// `$share/{group}/{filter}` in a group.
+fn served_filter(filter: &str, group: Option<&str>) -> ByteStr {
+    match group {
+        Some(g) => format!("{}{g}/{filter}", crate::topic::SHARE_PREFIX).into(),
+        None => filter.to_string().into(),
+    }
 }

@@ -430,8 +430,9 @@ pub(crate) struct Serving {
 /// The responder side: served filters, requests being handled, the cache.
 #[derive(Debug, Default)]
 pub(crate) struct Responder {
-    /// Served topic filters (the filter a `$share/{group}/` one shares).
-    pub(crate) filters: Vec<ByteStr>,
+    /// Served topic filters: the filter subscribed (perhaps
+    /// `$share/{group}/{filter}`) and the plain filter topics match.
+    pub(crate) filters: Vec<(ByteStr, ByteStr)>,
     /// Devices served with JSON-RPC: their rx topics.
     #[cfg(feature = "json")]
     pub(crate) devices: Vec<ByteStr>,
@@ -469,7 +470,7 @@ impl Responder {
     }
 
     pub(crate) fn serves(&self, topic: &str) -> bool {
-        self.filters.iter().any(|f| crate::topic::matches(f, topic))
+        self.filters.iter().any(|(_, f)| crate::topic::matches(f, topic))
     }
 }
 
