@@ -605,6 +605,16 @@ impl Client {
         self.inner.serve(now, filter, group).map_err(errors::from_local)
     }
 
+    /// Stops serving `filter` (with the same `group` as `serve`):
+    /// unsubscribes, and a message that still arrives on it is no longer a
+    /// request. Returns the UNSUBSCRIBE's packet identifier; a filter not
+    /// served raises LocalProtocolError with 0x11 No subscription existed.
+    #[pyo3(signature = (now_ms, filter, *, group=None))]
+    fn unserve(&mut self, now_ms: u64, filter: &str, group: Option<&str>) -> PyResult<u16> {
+        let now = self.at(now_ms);
+        self.inner.unserve(now, filter, group).map_err(errors::from_local)
+    }
+
     /// Answers a Request event: `status` 200 for success or an error status
     /// with `message`; `more=True` on every part of a stream but the last.
     /// A request whose deadline has passed gets no answer.

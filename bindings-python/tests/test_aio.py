@@ -518,6 +518,19 @@ def test_no_responders_fails_fast(broker: Broker, topic: str) -> None:
     run(main())
 
 
+def test_stopped_service_unsubscribes_and_can_serve_again(broker: Broker, topic: str) -> None:
+    async def main() -> None:
+        async with connect(broker) as server, connect(broker) as client:
+            for _ in range(3):
+                async with server.serve(f"{topic}/svc", lambda req: b"up"):
+                    assert (await client.call(f"{topic}/svc", b"", timeout=5)).payload == b"up"
+                with pytest.raises(aio.NoResponders):
+                    await client.call(f"{topic}/svc", b"", timeout=5)
+            assert server.engine.rpc_stats["busy"] == 0
+
+    run(main())
+
+
 def test_call_timeout(broker: Broker, topic: str) -> None:
     async def main() -> None:
         async def never(req: m.Request) -> bytes:

@@ -832,6 +832,21 @@ def test_serve_qos_must_match_rpc_qos() -> None:
     assert e.value.kind == "not_supported"
 
 
+def test_unserve_unsubscribes_the_served_filter() -> None:
+    c = connected()
+    c.serve(0, "svc/+", group="g")
+    [sub] = sent(c)
+    assert isinstance(sub, m.Subscribe)
+    assert [s.topic_filter for s in sub.subscriptions] == ["$share/g/svc/+"]
+    with pytest.raises(m.LocalProtocolError) as e:
+        c.unserve(0, "svc/+")  # served in group g, not alone
+    assert e.value.reason_code == 0x11
+    pid = c.unserve(0, "svc/+", group="g")
+    [unsub] = sent(c)
+    assert isinstance(unsub, m.Unsubscribe) and unsub.packet_id == pid
+    assert unsub.topic_filters == ["$share/g/svc/+"]
+
+
 def test_json_rpc_device_round_trip_over_mqtt_3_1_1() -> None:
     hub = Hub()
     device = hub.add("dev", version=4)

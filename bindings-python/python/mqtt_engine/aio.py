@@ -1071,10 +1071,11 @@ class Service:
         await self.stop()
 
     async def stop(self) -> None:
-        """Stops serving: unsubscribes; requests that still arrive on the
-        filter are answered 404. Handlers running now finish."""
+        """Stops serving: unsubscribes (the engine's ``unserve``). Handlers
+        running now finish; a request the broker sent before it saw the
+        UNSUBSCRIBE is not handled, and its caller times out."""
         self._client._services = [s for s in self._client._services if s is not self]
-        await self._client._release(self.route)
+        await self._client._release(self.route, self)
 
     def __repr__(self) -> str:
         return f"<Service {self.full_filter!r} handled={self.handled} failed={self.failed}>"
@@ -1936,9 +1937,11 @@ class Client:
         except RuntimeError:
             pass
 
-    def _release_now(self, route: _Route) -> Optional[int]:
+    def _release_now(self, route: _Route, service: Optional["Service"] = None) -> Optional[int]:
         """Stops routing to ``route``; sends UNSUBSCRIBE for the filters no
-        other route uses. Returns its packet id, if one was sent."""
+        other route uses (for a ``service``, through the engine's ``unserve``,
+        so that it stops taking the filter's messages for requests). Returns
+        its packet id, if one was sent."""
         if route.released:
             return None
         route.released = True
@@ -1963,15 +1966,18 @@ class Client:
         if not gone or self._closed or self._closing:
             return None
         try:
-            pid = self._engine.unsubscribe(_now(), gone)
+            if service is not None and gone == [service.full_filter]:
+                pid = self._engine.unserve(_now(), service.filter, group=service.group)
+            else:
+                pid = self._engine.unsubscribe(_now(), gone)
         except LocalProtocolError as e:
             log.debug("unsubscribe %s: %s", gone, e)
             return None
         self._kick()
         return pid
 
-    async def _release(self, route: _Route) -> None:
-        pid = self._release_now(route)
+    async def _release(self, route: _Route, service: Optional["Service"] = None) -> None:
+        pid = self._release_now(route, service)
         if pid is None or self._loop is None:
             return
         fut: asyncio.Future[Unsubscribed] = self._loop.create_future()
