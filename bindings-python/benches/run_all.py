@@ -21,10 +21,14 @@ import _harness as H  # noqa: E402
 OUT = H.ROOT / "target" / "py-bench"
 
 
+FAILED: list[str] = []
+
+
 def run(script: str, args: list[str]) -> tuple[str, float]:
     t0 = time.monotonic()
     p = subprocess.run([H.PY, str(H.HERE / script), *args], stdout=subprocess.PIPE, text=True)
     if p.returncode != 0:
+        FAILED.append(script)
         return f"**{script} failed (exit {p.returncode})**\n\n```\n{p.stdout[-3000:]}\n```", time.monotonic() - t0
     return p.stdout.strip(), time.monotonic() - t0
 
@@ -90,6 +94,8 @@ def main() -> None:
     report = "\n\n".join(parts) + "\n"
     (OUT / "report.md").write_text(report)
     print(parts[-1])
+    if FAILED:
+        sys.exit(f"failed: {', '.join(FAILED)}")
 
 
 if __name__ == "__main__":
