@@ -480,6 +480,33 @@ fn a_full_cache_answers_503() {
     assert_eq!(p.client.rpc_stats().busy, 1);
 }
 
+/// A full cache makes room from answers whose request can no longer be
+/// delivered (its lifetime has passed), even if they would otherwise be kept
+/// for `cache_ttl`: a busy responder keeps serving at any request rate, and
+/// refuses (503) only while the cache is full of requests still live.
+#[test]
+fn a_full_cache_evicts_answers_whose_request_has_expired() {
+    let rpc = mqtt_engine::rpc::RpcOptions { max_cached: 1, ..Default::default() };
+    let mut p = Pair::connected(Options { rpc, ..v5() }, Properties::default());
+    p.client.serve(p.now, "svc/+", None).unwrap();
+    p.recv_all();
+    let first = served(&mut p, b"a", "100");
+    p.client.respond(p.now, first.id, Response::ok(&b"2"[..])).unwrap();
+    p.recv_all();
+    // Within the first request's lifetime its answer holds the only slot.
+    let mut busy = Publish::new("svc/calc", &b"2"[..]);
+    busy.properties.response_topic = Some("replies/other".into());
+    busy.properties.correlation_data = Some(Bytes::from_static(b"b"));
+    p.send(busy);
+    let Packet::Publish(a) = p.expect() else { panic!() };
+    assert_eq!(user(&a.properties, "rpc-status").as_deref(), Some("503"));
+    // Past it (though well within the 60 s cache_ttl) the slot is reused.
+    p.advance(150);
+    let second = served(&mut p, b"c", "100");
+    assert_eq!(&second.publish.payload[..], b"1+1");
+    assert_eq!(p.client.rpc_stats().busy, 1);
+}
+
 /// A streamed answer: parts marked `rpc-stream: more`, then the last.
 #[test]
 fn respond_in_a_stream() {

@@ -307,7 +307,7 @@ impl Client {
         }
         let (response_topic, correlation) = serving.key.clone();
         let qos = serving.qos.min(self.server.maximum_qos);
-        let keep = serving.keep;
+        let (keep, needed) = (serving.keep, serving.needed);
         let msg = match &serving.jsonrpc_id {
             #[cfg(feature = "json")]
             Some(jid) => {
@@ -327,10 +327,10 @@ impl Client {
         self.publish(now, msg)?;
         if !response.more {
             if let Some(s) = self.responder.serving.remove(&request.0) {
-                let until = self.now + keep;
+                let (until, needed_until) = (self.now + keep, self.now + needed);
                 let answer = alloc::boxed::Box::new(cached);
                 if let Some(fingerprint) = s.fingerprint {
-                    let done = Cached::Done { answer, until, fingerprint };
+                    let done = Cached::Done { answer, until, needed_until, fingerprint };
                     self.responder.cache.insert(s.key, done);
                 }
             }
@@ -380,7 +380,7 @@ impl Client {
         let mut probe = msg.clone();
         probe.packet_id = (probe.qos != QoS::AtMostOnce).then_some(1);
         let len = probe.encoded_len(self.opts.protocol).map_err(super::invalid)?;
-        crate::topic::check_name(&msg.topic)
+        crate::topic::check_name_bytes(msg.topic.as_bytes())
             .map_err(|m| LocalError::new(Kind::Invalid, ReasonCode::TOPIC_NAME_INVALID, m))?;
         self.check_server_allows(&probe, len)
     }
@@ -630,6 +630,7 @@ impl Client {
             deadline: None,
             qos: p.qos,
             keep,
+            needed: keep,
         };
         self.responder.serving.insert(id, serving);
         self.events.push_back(Event::Request(IncomingRequest {
@@ -667,13 +668,17 @@ impl Client {
         }
         let id = self.next_request;
         self.next_request += 1;
-        let keep = remaining.map_or(self.opts.rpc.cache_ttl, |r| r.max(self.opts.rpc.cache_ttl));
+        // Remembered for the request's lifetime at least (a redelivery or a
+        // retry can come until then) and, while the cache has room, for
+        // `cache_ttl`.
+        let needed = remaining.unwrap_or(self.opts.rpc.cache_ttl);
+        let keep = needed.max(self.opts.rpc.cache_ttl);
         let deadline = remaining.map(|r| now + r);
         if let Some(fingerprint) = fp {
             self.responder.cache.insert(key.clone(), Cached::InProgress { fingerprint });
         }
         let serving =
-            Serving { key, fingerprint: fp, jsonrpc_id: None, deadline, qos: p.qos, keep };
+            Serving { key, fingerprint: fp, jsonrpc_id: None, deadline, qos: p.qos, keep, needed };
         self.responder.serving.insert(id, serving);
         self.events.push_back(Event::Request(IncomingRequest {
             id: RequestId(id),

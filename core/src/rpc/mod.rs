@@ -64,10 +64,11 @@ pub struct RpcOptions {
     /// Requests pending at once (default 1,024); beyond, `request` is refused.
     pub max_pending: usize,
     /// Requests remembered by a responder to answer duplicates (default
-    /// 1,024); when full of live entries, new requests get status 503.
+    /// 1,024). When full, answers whose request's lifetime has passed make
+    /// room; when full of requests still live, new requests get status 503.
     pub max_cached: usize,
-    /// How long a responder remembers an answer when the request carries no
-    /// expiry of its own (default 60 s).
+    /// How long a responder remembers an answer while the cache has room, and
+    /// at least as long when the request states no lifetime (default 60 s).
     pub cache_ttl: Duration,
     /// QoS of requests and responses (default 1, so that a broker's PUBACK
     /// 0x10 No matching subscribers reports a missing service at once).
@@ -384,8 +385,15 @@ impl Requests {
 pub(crate) enum Cached {
     /// Being handled: duplicates are dropped.
     InProgress { fingerprint: u64 },
-    /// Answered: duplicates get this answer again, until `until`.
-    Done { answer: alloc::boxed::Box<Publish>, until: Instant, fingerprint: u64 },
+    /// Answered: duplicates get this answer again, until `until`. Until
+    /// `needed_until` (the end of the request's own lifetime) the entry is
+    /// never evicted; after it, it may make room for a new request.
+    Done {
+        answer: alloc::boxed::Box<Publish>,
+        until: Instant,
+        needed_until: Instant,
+        fingerprint: u64,
+    },
 }
 
 /// What makes a redelivery the same request: its topic and payload
@@ -423,8 +431,11 @@ pub(crate) struct Serving {
     pub(crate) jsonrpc_id: Option<alloc::string::String>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) qos: QoS,
-    /// How long the answer is remembered, at least.
+    /// How long the answer is remembered while the cache has room.
     pub(crate) keep: Duration,
+    /// How long the answer must be remembered: the request's own remaining
+    /// lifetime (or `keep` when it states none).
+    pub(crate) needed: Duration,
 }
 
 /// The responder side: served filters, requests being handled, the cache.
@@ -441,12 +452,19 @@ pub(crate) struct Responder {
 }
 
 impl Responder {
-    /// Drops answers remembered past their time; true if the cache has room.
+    /// Drops answers remembered past their time, then, if the cache is still
+    /// full, answers whose request can no longer be delivered; true if the
+    /// cache has room.
     pub(crate) fn make_room(&mut self, now: Instant, max: usize) -> bool {
         if self.cache.len() < max {
             return true;
         }
         self.cache.retain(|_, c| !matches!(c, Cached::Done { until, .. } if *until <= now));
+        if self.cache.len() < max {
+            return true;
+        }
+        self.cache
+            .retain(|_, c| !matches!(c, Cached::Done { needed_until, .. } if *needed_until <= now));
         self.cache.len() < max
     }
 
@@ -456,7 +474,7 @@ impl Responder {
     pub(crate) fn seen(&mut self, key: &(ByteStr, Bytes), fp: u64, now: Instant) -> Seen {
         match self.cache.get(key) {
             Some(Cached::InProgress { fingerprint }) if *fingerprint == fp => Seen::InProgress,
-            Some(Cached::Done { answer, until, fingerprint })
+            Some(Cached::Done { answer, until, fingerprint, .. })
                 if *fingerprint == fp && *until > now =>
             {
                 Seen::Answered(answer.clone())
