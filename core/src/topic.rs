@@ -17,10 +17,16 @@ pub fn has_wildcard(s: &str) -> bool {
 /// Checks a Topic Name: at least one character [MQTT-4.7.3-1] and no wildcard
 /// characters [MQTT-3.3.2-2].
 pub fn check_name(name: &str) -> Result<(), &'static str> {
+    check_name_bytes(name.as_bytes())
+}
+
+/// [`check_name`] on the bytes of a string (a [`crate::codec::ByteStr`]'s,
+/// without converting it to `&str` first).
+pub(crate) fn check_name_bytes(name: &[u8]) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("topic name is empty");
     }
-    if has_wildcard(name) {
+    if name.iter().any(|&b| b == b'+' || b == b'#') {
         return Err("topic name contains a wildcard");
     }
     Ok(())
@@ -29,6 +35,11 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
 /// True if `filter` is a shared subscription (`$share/...`).
 pub fn is_shared(filter: &str) -> bool {
     filter.starts_with(SHARE_PREFIX)
+}
+
+/// [`is_shared`] on the bytes of a string.
+pub(crate) fn is_shared_bytes(filter: &[u8]) -> bool {
+    filter.starts_with(SHARE_PREFIX.as_bytes())
 }
 
 /// Splits a shared subscription filter into its ShareName and the filter it
@@ -45,34 +56,54 @@ pub fn parse_shared(filter: &str) -> Option<(&str, &str)> {
 /// at least one character without `/`, `+` or `#`, followed by a filter
 /// [MQTT-4.8.2-1], [MQTT-4.8.2-2].
 pub fn check_filter(filter: &str) -> Result<(), &'static str> {
-    if !is_shared(filter) {
-        return check_plain_filter(filter);
-    }
-    let Some((group, inner)) = parse_shared(filter) else {
+    check_filter_bytes(filter.as_bytes())
+}
+
+/// [`check_filter`] on the bytes of a string.
+fn check_filter_bytes(filter: &[u8]) -> Result<(), &'static str> {
+    let Some(rest) = filter.strip_prefix(SHARE_PREFIX.as_bytes()) else {
+        return check_plain_filter_bytes(filter);
+    };
+    let Some(slash) = rest.iter().position(|&b| b == b'/') else {
         return Err("shared subscription has no topic filter after the ShareName");
     };
-    if group.is_empty() || has_wildcard(group) {
+    let (group, inner) = (&rest[..slash], &rest[slash + 1..]);
+    if group.is_empty() || group.iter().any(|&b| b == b'+' || b == b'#') {
         return Err("ShareName is empty or contains a wildcard");
     }
     if inner.is_empty() {
         return Err("shared subscription has an empty topic filter");
     }
-    check_plain_filter(inner)
+    check_plain_filter_bytes(inner)
 }
 
 /// Checks a Topic Filter without giving `$share/` any meaning, as MQTT 3.1.1
 /// does: at least one character [MQTT-4.7.3-1]; `#` only as the last level and
 /// alone in it [MQTT-4.7.1-1]; `+` alone in its level [MQTT-4.7.1-2].
 pub fn check_plain_filter(filter: &str) -> Result<(), &'static str> {
-    if filter.is_empty() {
+    check_plain_filter_bytes(filter.as_bytes())
+}
+
+/// [`check_plain_filter`] on the bytes of a string, in one pass: a wildcard
+/// must have a `/` (or the end) on each side, and `#` must be last.
+fn check_plain_filter_bytes(f: &[u8]) -> Result<(), &'static str> {
+    if f.is_empty() {
         return Err("topic filter is empty");
     }
-    let mut levels = filter.split('/').peekable();
-    while let Some(level) = levels.next() {
-        if level.contains('#') && (level != "#" || levels.peek().is_some()) {
+    for (i, &b) in f.iter().enumerate() {
+        if b != b'+' && b != b'#' {
+            continue;
+        }
+        let alone = (i == 0 || f[i - 1] == b'/') && f.get(i + 1).is_none_or(|&n| n == b'/');
+        if b == b'#' && !(alone && i + 1 == f.len()) {
             return Err("'#' is not alone in the last level of the topic filter");
         }
-        if level.contains('+') && level != "+" {
+        if !alone {
+            // a level holding both is reported for its '#'
+            let level = f[i..].split(|&c| c == b'/').next().unwrap_or_default();
+            if level.contains(&b'#') {
+                return Err("'#' is not alone in the last level of the topic filter");
+            }
             return Err("'+' is not alone in its level of the topic filter");
         }
     }
@@ -85,9 +116,17 @@ pub fn check_filter_for(
     filter: &str,
     protocol: crate::codec::Protocol,
 ) -> Result<(), &'static str> {
+    check_filter_for_bytes(filter.as_bytes(), protocol)
+}
+
+/// [`check_filter_for`] on the bytes of a string.
+pub(crate) fn check_filter_for_bytes(
+    filter: &[u8],
+    protocol: crate::codec::Protocol,
+) -> Result<(), &'static str> {
     match protocol {
-        crate::codec::Protocol::V5 => check_filter(filter),
-        crate::codec::Protocol::V311 => check_plain_filter(filter),
+        crate::codec::Protocol::V5 => check_filter_bytes(filter),
+        crate::codec::Protocol::V311 => check_plain_filter_bytes(filter),
     }
 }
 
@@ -135,6 +174,40 @@ mod tests {
             "$share/g/",
         ] {
             assert!(check_filter(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The one-pass check gives the answer (and the message) of the plain
+    /// definition, level by level, for every string of up to 7 characters
+    /// over `a / + #`.
+    #[test]
+    fn one_pass_filter_check_agrees_with_the_definition() {
+        fn by_levels(filter: &str) -> Result<(), &'static str> {
+            if filter.is_empty() {
+                return Err("topic filter is empty");
+            }
+            let mut levels = filter.split('/').peekable();
+            while let Some(level) = levels.next() {
+                if level.contains('#') && (level != "#" || levels.peek().is_some()) {
+                    return Err("'#' is not alone in the last level of the topic filter");
+                }
+                if level.contains('+') && level != "+" {
+                    return Err("'+' is not alone in its level of the topic filter");
+                }
+            }
+            Ok(())
+        }
+        let mut all = alloc::vec![alloc::string::String::new()];
+        let mut last = all.clone();
+        for _ in 0..7 {
+            last = last
+                .iter()
+                .flat_map(|s| ['a', '/', '+', '#'].map(|c| alloc::format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        for f in &all {
+            assert_eq!(check_plain_filter(f), by_levels(f), "{f:?}");
         }
     }
 

@@ -516,12 +516,12 @@ impl Client {
         // The codec validates everything once here; what the engine changes
         // afterwards (identifier, DUP, alias) keeps the packet valid.
         let len =
-            msg.encoded_len(self.opts.protocol).map_err(|e| {
-                match crate::topic::check_name(&msg.topic) {
+            msg.encoded_len(self.opts.protocol).map_err(
+                |e| match crate::topic::check_name_bytes(msg.topic.as_bytes()) {
                     Err(m) => LocalError::new(Kind::Invalid, ReasonCode::TOPIC_NAME_INVALID, m),
                     Ok(()) => invalid(e),
-                }
-            })?;
+                },
+            )?;
         self.check_can_queue()?;
         let send_now = self.state == State::Connected && self.waiting.is_empty();
         if self.state == State::Connected {
@@ -565,7 +565,8 @@ impl Client {
             "SUBSCRIBE needs at least one topic filter",
         )?;
         for s in &sub.filters {
-            let shared = self.opts.protocol == Protocol::V5 && crate::topic::is_shared(&s.filter);
+            let shared = self.opts.protocol == Protocol::V5
+                && crate::topic::is_shared_bytes(s.filter.as_bytes());
             if shared && s.no_local {
                 return Err(LocalError::new(
                     Kind::Invalid,

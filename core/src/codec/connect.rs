@@ -134,7 +134,8 @@ impl Connect {
                 if v5 { Properties::read(r, Context::Will)? } else { Properties::default() };
             let topic_at = r.offset();
             let topic = r.string()?;
-            crate::topic::check_name(&topic).map_err(|m| DecodeError::malformed(topic_at, m))?;
+            crate::topic::check_name_bytes(topic.as_bytes())
+                .map_err(|m| DecodeError::malformed(topic_at, m))?;
             let payload = r.binary()?;
             Some(Will {
                 topic,
@@ -163,7 +164,7 @@ impl Connect {
     pub(crate) fn checked_len(&self) -> Result<usize, EncodeError> {
         let v5 = self.protocol == Protocol::V5;
         let malformed = |m| EncodeError::new(ReasonCode::MALFORMED_PACKET, m);
-        wire::check_string(self.client_id.as_bytes()).map_err(malformed)?;
+        wire::check_utf8_string(self.client_id.as_bytes()).map_err(malformed)?;
         let mut len = 6 + 1 + 1 + 2 + 2 + self.client_id.len();
         if v5 {
             self.properties.check_encode(Context::Connect)?;
@@ -172,8 +173,8 @@ impl Connect {
             return Err(no_properties());
         }
         if let Some(w) = &self.will {
-            wire::check_string(w.topic.as_bytes()).map_err(malformed)?;
-            crate::topic::check_name(&w.topic).map_err(malformed)?;
+            wire::check_utf8_string(w.topic.as_bytes()).map_err(malformed)?;
+            crate::topic::check_name_bytes(w.topic.as_bytes()).map_err(malformed)?;
             if w.payload.len() > u16::MAX as usize {
                 return Err(malformed("Will Payload longer than 65,535 bytes"));
             }
@@ -186,7 +187,7 @@ impl Connect {
             len += 2 + w.topic.len() + 2 + w.payload.len();
         }
         if let Some(u) = &self.username {
-            wire::check_string(u.as_bytes()).map_err(malformed)?;
+            wire::check_utf8_string(u.as_bytes()).map_err(malformed)?;
             len += 2 + u.len();
         }
         if let Some(p) = &self.password {

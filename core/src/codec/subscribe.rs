@@ -68,7 +68,7 @@ impl Subscription {
 
     /// The rules shared by decode and encode; `Err((code, message))`.
     fn check(&self, protocol: Protocol) -> Result<(), (ReasonCode, &'static str)> {
-        crate::topic::check_filter_for(&self.filter, protocol)
+        crate::topic::check_filter_for_bytes(self.filter.as_bytes(), protocol)
             .map_err(|m| (ReasonCode::MALFORMED_PACKET, m))?;
         if protocol == Protocol::V311
             && (self.no_local
@@ -80,7 +80,7 @@ impl Subscription {
                 "MQTT 3.1.1 subscription options hold only QoS",
             ));
         }
-        if self.no_local && crate::topic::is_shared(&self.filter) {
+        if self.no_local && crate::topic::is_shared_bytes(self.filter.as_bytes()) {
             // [MQTT-3.8.3-4]
             return Err((ReasonCode::PROTOCOL_ERROR, "No Local set on a shared subscription"));
         }
@@ -178,7 +178,7 @@ impl Subscribe {
             Protocol::V311 => {}
         }
         for s in &self.filters {
-            wire::check_string(s.filter.as_bytes())
+            wire::check_utf8_string(s.filter.as_bytes())
                 .map_err(|m| EncodeError::new(ReasonCode::MALFORMED_PACKET, m))?;
             s.check(protocol).map_err(|(code, m)| EncodeError::new(code, m))?;
             len += 2 + s.filter.len() + 1;

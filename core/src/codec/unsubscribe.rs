@@ -44,7 +44,7 @@ impl Unsubscribe {
         while r.remaining() > 0 {
             let at = r.offset();
             let f = r.string()?;
-            crate::topic::check_filter_for(&f, protocol)
+            crate::topic::check_filter_for_bytes(f.as_bytes(), protocol)
                 .map_err(|m| DecodeError::malformed(at, m))?;
             filters.push(f);
         }
@@ -72,8 +72,8 @@ impl Unsubscribe {
         }
         for f in &self.filters {
             let malformed = |m| EncodeError::new(ReasonCode::MALFORMED_PACKET, m);
-            wire::check_string(f.as_bytes()).map_err(malformed)?;
-            crate::topic::check_filter_for(f, protocol).map_err(malformed)?;
+            wire::check_utf8_string(f.as_bytes()).map_err(malformed)?;
+            crate::topic::check_filter_for_bytes(f.as_bytes(), protocol).map_err(malformed)?;
             len += 2 + f.len();
         }
         Ok(len)
