@@ -968,9 +968,9 @@ fn encode_packet<'py>(
     p: &Packet,
     proto: Protocol,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let len = p.encoded_len(proto).map_err(errors::from_encode)?;
-    PyBytes::new_with(py, len, |mut buf: &mut [u8]| {
-        p.encode(proto, &mut buf).map(|_| ()).map_err(errors::from_encode)
+    let enc = p.encoder(proto).map_err(errors::from_encode)?;
+    PyBytes::new_with(py, enc.encoded_len(), |mut buf: &mut [u8]| {
+        enc.write(&mut buf).map(|_| ()).map_err(errors::from_encode)
     })
 }
 
@@ -1029,10 +1029,9 @@ pub(crate) fn encode<'py>(
     let proto = protocol(version)?;
     if let Ok(p) = packet.cast::<Publish>() {
         // The hot path: no copy of the packet value.
-        let p = &p.get().inner;
-        let len = p.encoded_len(proto).map_err(errors::from_encode)?;
-        return PyBytes::new_with(py, len, |mut buf: &mut [u8]| {
-            p.encode(proto, &mut buf).map(|_| ()).map_err(errors::from_encode)
+        let enc = p.get().inner.encoder(proto).map_err(errors::from_encode)?;
+        return PyBytes::new_with(py, enc.encoded_len(), |mut buf: &mut [u8]| {
+            enc.write(&mut buf).map(|_| ()).map_err(errors::from_encode)
         });
     }
     let p = packet_of(packet)?;

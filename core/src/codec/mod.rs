@@ -447,30 +447,47 @@ impl Packet {
     ///
     /// A CONNECT is written with the protocol level of its own `protocol` field.
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
+        self.encoder(protocol)?.write(out)
+    }
+
+    /// Validates the packet once, as [`Packet::encode`] does, and returns
+    /// its exact encoded length with a writer that does not validate again:
+    /// for a host that allocates the output once it knows the length.
+    ///
+    /// ```
+    /// # use mqtt_engine::codec::{Packet, Protocol, Subscribe, Subscription, QoS};
+    /// let mut s = Subscribe::new(vec![Subscription::new("a/+", QoS::AtLeastOnce)]);
+    /// s.packet_id = 1;
+    /// let p = Packet::Subscribe(s);
+    /// let enc = p.encoder(Protocol::V5)?;
+    /// let mut out = Vec::with_capacity(enc.encoded_len());
+    /// assert_eq!(enc.write(&mut out)?, out.len());
+    /// assert_eq!(out, p.encode_to_vec(Protocol::V5)?);
+    /// # Ok::<(), mqtt_engine::codec::EncodeError>(())
+    /// ```
+    pub fn encoder(&self, protocol: Protocol) -> Result<Encoder<'_>, EncodeError> {
         if let Packet::Publish(p) = self {
             // The traffic: measured once and written in few pieces.
-            return p.encode(protocol, out);
+            return p.encoder(protocol);
         }
         let body = self.checked_body_len(protocol)?;
         let total = 1 + wire::vbi_len(body as u32) + body;
-        check_room(out, total)?;
-        out.put_u8(self.first_byte());
-        wire::put_vbi(out, body as u32);
-        self.write_body(protocol, out);
-        Ok(total)
+        Ok(Encoder { source: Source::Packet(self, body), protocol, total })
     }
 
     /// Like [`Packet::encode`] into a new vector.
     pub fn encode_to_vec(&self, protocol: Protocol) -> Result<Vec<u8>, EncodeError> {
-        let mut v = Vec::with_capacity(self.encoded_len(protocol)?);
-        self.encode(protocol, &mut v)?;
+        let enc = self.encoder(protocol)?;
+        let mut v = Vec::with_capacity(enc.encoded_len());
+        enc.write(&mut v)?;
         Ok(v)
     }
 
     /// Like [`Packet::encode`] into a new [`Bytes`].
     pub fn encode_to_bytes(&self, protocol: Protocol) -> Result<Bytes, EncodeError> {
-        let mut b = BytesMut::with_capacity(self.encoded_len(protocol)?);
-        self.encode(protocol, &mut b)?;
+        let enc = self.encoder(protocol)?;
+        let mut b = BytesMut::with_capacity(enc.encoded_len());
+        enc.write(&mut b)?;
         Ok(b.freeze())
     }
 
@@ -488,9 +505,9 @@ impl Packet {
         max_packet_size: u32,
         out: &mut B,
     ) -> Result<usize, EncodeError> {
-        let len = self.encoded_len(protocol)?;
-        if len <= max_packet_size as usize {
-            return self.encode(protocol, out);
+        let enc = self.encoder(protocol)?;
+        if enc.encoded_len() <= max_packet_size as usize {
+            return enc.write(out);
         }
         let too_large = EncodeError::new(
             ReasonCode::PACKET_TOO_LARGE,
@@ -576,12 +593,14 @@ impl Publish {
     /// Encodes this PUBLISH exactly as [`Packet::encode`] would, without first
     /// moving it into a [`Packet`]. Returns the bytes written.
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
+        self.encoder(protocol)?.write(out)
+    }
+
+    /// [`Packet::encoder`] for this PUBLISH, without first moving it into a
+    /// [`Packet`].
+    pub fn encoder(&self, protocol: Protocol) -> Result<Encoder<'_>, EncodeError> {
         let layout = self.checked_layout(protocol)?;
-        let total = layout.total();
-        check_room(out, total)?;
-        self.write_header(protocol, layout, true, out);
-        out.put_slice(&self.payload);
-        Ok(total)
+        Ok(Encoder { source: Source::Publish(self, layout), protocol, total: layout.total() })
     }
 
     /// Validates this PUBLISH as [`Publish::encode`] does and writes
@@ -618,6 +637,47 @@ impl Publish {
         check_room(out, header)?;
         self.write_header(protocol, layout, true, out);
         Ok(header)
+    }
+}
+
+/// A packet validated for encoding, with its exact length: made by
+/// [`Packet::encoder`] or [`Publish::encoder`].
+#[derive(Clone, Copy, Debug)]
+pub struct Encoder<'a> {
+    source: Source<'a>,
+    protocol: Protocol,
+    total: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Source<'a> {
+    Publish(&'a Publish, publish::Layout),
+    /// Any other packet, with its Remaining Length.
+    Packet(&'a Packet, usize),
+}
+
+impl Encoder<'_> {
+    /// The exact number of bytes [`Encoder::write`] writes.
+    pub fn encoded_len(&self) -> usize {
+        self.total
+    }
+
+    /// Writes the packet to `out` without validating it again. Returns the
+    /// bytes written; nothing is written if `out` has no room for them all.
+    pub fn write<B: BufMut>(&self, out: &mut B) -> Result<usize, EncodeError> {
+        check_room(out, self.total)?;
+        match self.source {
+            Source::Publish(p, layout) => {
+                p.write_header(self.protocol, layout, true, out);
+                out.put_slice(&p.payload);
+            }
+            Source::Packet(p, body) => {
+                out.put_u8(p.first_byte());
+                wire::put_vbi(out, body as u32);
+                p.write_body(self.protocol, out);
+            }
+        }
+        Ok(self.total)
     }
 }
 
