@@ -62,7 +62,7 @@ unit:
 # The Python package: built into .venv with maturin, then its pytest suites
 # (codec vectors, sans-IO client, asyncio / blocking clients and paho-mqtt
 # interop against mosquitto, MCP SDK round trip), mypy --strict and stubtest.
-python:
+python: pydeps
 	bash scripts/python-test.sh
 
 nostd:

@@ -233,6 +233,30 @@ def test_async_with_unsubscribes_but_shared_filters_stay(broker: Broker, topic: 
     run(main())
 
 
+def test_a_full_queue_holds_back_reading_and_loses_nothing(broker: Broker, topic: str) -> None:
+    """The default overflow policy, ``block``: a full queue stops the client
+    reading, so the broker holds the rest (QoS 1: unacknowledged, at most its
+    in-flight window read ahead); nothing is dropped, and everything arrives
+    in order once the consumer catches up."""
+
+    async def main() -> None:
+        async with connect(broker) as pub, connect(broker) as c:
+            small = await c.subscribe(topic, qos=1, queue_size=5)
+            other = await c.subscribe(topic, qos=1, queue_size=0)
+            results = await asyncio.gather(*(pub.publish(topic, str(i), qos=1) for i in range(300)))
+            assert all(r is not None and r.reason_code == 0 for r in results)
+            await wait_until(lambda: len(small) >= 5)
+            await asyncio.sleep(0.3)  # the network's time, not the engine's: let more arrive if it would
+            # reading stopped for every subscription of the client, not just the full one
+            assert len(small) < 100 and len(other) == len(small)
+            got = [int((await next_msg(small)).payload) for _ in range(300)]
+            assert got == list(range(300)) and small.dropped == 0
+            await wait_until(lambda: len(other) == 300)
+            assert other.dropped == 0
+
+    run(main())
+
+
 @pytest.mark.parametrize("overflow, kept", [("drop_oldest", [b"7", b"8", b"9"]), ("drop_newest", [b"0", b"1", b"2"])])
 def test_bounded_queue_overflow(broker: Broker, topic: str, overflow: str, kept: list[bytes]) -> None:
     async def main() -> None:

@@ -70,6 +70,17 @@ def test_retained_and_wildcards(broker: Broker, topic: str) -> None:
         c.publish(f"{topic}/a/x", b"", qos=1, retain=True)
 
 
+def test_a_full_queue_holds_back_reading_and_loses_nothing(broker: Broker, topic: str) -> None:
+    """The ``block`` policy with a consumer on another thread: the client
+    waits for it to take messages, drops none, and resumes reading."""
+    with connect(broker) as pub, connect(broker) as c, c.subscribe(topic, qos=1, queue_size=3) as sub:
+        for i in range(100):
+            r = pub.publish(topic, str(i), qos=1)
+            assert r is not None and r.reason_code == 0
+        got = [int(sub.next(timeout=5).payload) for _ in range(100)]
+        assert got == list(range(100)) and sub.dropped == 0
+
+
 def test_publish_from_many_threads(broker: Broker, topic: str) -> None:
     with connect(broker) as c, c.subscribe(topic, queue_size=0) as sub:
 

@@ -454,7 +454,7 @@ class _Filter:
 
 # ----- buffers -------------------------------------------------------------------
 
-_OVERFLOW = ("drop_oldest", "drop_newest")
+_OVERFLOW = ("block", "drop_oldest", "drop_newest")
 
 
 class _Ended(Exception):
@@ -464,8 +464,11 @@ class _Ended(Exception):
 class _AsyncBuffer(Generic[T]):
     """A bounded queue filled on the loop and read by one async consumer.
 
-    When full, ``drop_oldest`` discards the oldest item to make room and
-    ``drop_newest`` discards the new one; either way ``dropped`` counts it.
+    When full, ``block`` keeps every item and reports itself :meth:`full`, so
+    that the client stops reading from the broker until the consumer has
+    taken one (``on_room`` is then called); ``drop_oldest`` discards the
+    oldest item to make room and ``drop_newest`` discards the new one; either
+    way ``dropped`` counts it.
     """
 
     def __init__(self, maxsize: int, overflow: str) -> None:
@@ -478,11 +481,27 @@ class _AsyncBuffer(Generic[T]):
         self._error: Optional[BaseException] = None
         self._closed = False
         self._waiter: Optional[asyncio.Future[None]] = None
+        self._blocks = overflow == "block" and maxsize > 0
+        self.on_room: Optional[Callable[[], None]] = None
+
+    def attach(self, on_room: Callable[[], None], loop: asyncio.AbstractEventLoop) -> None:
+        """Calls ``on_room`` (on the loop) when a full blocking queue has room."""
+        self.on_room = on_room
+
+    def full(self) -> bool:
+        """True when this queue holds back reading: ``block``, and full."""
+        return self._blocks and not self._closed and len(self._items) >= self.maxsize
+
+    def _room(self) -> None:
+        """Called after an item is taken from a blocking queue, or when it
+        closes: tells the client it may read again."""
+        if self.on_room is not None and len(self._items) < self.maxsize:
+            self.on_room()
 
     def put(self, item: T) -> None:
         if self._closed:
             return
-        if self.maxsize > 0 and len(self._items) >= self.maxsize:
+        if self.maxsize > 0 and len(self._items) >= self.maxsize and not self._blocks:
             self.dropped += 1
             if self.dropped == 1:
                 log.warning("a subscription queue is full (%d): dropping messages (%s)", self.maxsize, self.overflow)
@@ -498,6 +517,8 @@ class _AsyncBuffer(Generic[T]):
         self._closed = True
         self._error = error
         self._wake()
+        if self._blocks:
+            self._room()
 
     @property
     def closed(self) -> bool:
@@ -513,7 +534,10 @@ class _AsyncBuffer(Generic[T]):
 
     def get_nowait(self) -> T:
         if self._items:
-            return self._items.popleft()
+            item = self._items.popleft()
+            if self._blocks:
+                self._room()
+            return item
         if self._closed:
             if self._error is not None:
                 raise self._error
@@ -531,7 +555,10 @@ class _AsyncBuffer(Generic[T]):
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._items.popleft()
+        item = self._items.popleft()
+        if self._blocks:
+            self._room()
+        return item
 
 
 class _SyncBuffer(_AsyncBuffer[T]):
@@ -540,6 +567,10 @@ class _SyncBuffer(_AsyncBuffer[T]):
     def __init__(self, maxsize: int, overflow: str) -> None:
         super().__init__(maxsize, overflow)
         self._cond = threading.Condition()
+
+    def attach(self, on_room: Callable[[], None], loop: asyncio.AbstractEventLoop) -> None:
+        # items are taken on other threads: hand the call to the loop
+        self.on_room = lambda: loop.call_soon_threadsafe(on_room)
 
     def put(self, item: T) -> None:
         with self._cond:
@@ -879,9 +910,19 @@ class Subscription:
 
     Every message whose topic matches one of the filters is delivered,
     including to other subscriptions that match it too. The queue holds
-    ``queue_size`` messages (0: unbounded); when it is full, ``overflow``
-    ``"drop_oldest"`` (the default) drops the oldest queued message and
-    ``"drop_newest"`` drops the new one. :attr:`dropped` counts them.
+    ``queue_size`` messages (0: unbounded). When it is full, ``overflow``
+    ``"block"`` (the default) loses nothing: the client stops reading from
+    the broker until the consumer takes a message, so the broker and TCP
+    hold the rest (and QoS 1 and 2 messages not yet read are not yet
+    acknowledged); the queue may then hold up to one read's worth beyond
+    ``queue_size``. While it waits, no other subscription, answer or
+    acknowledgement is read either: consume every subscription you keep. A
+    queue left full for longer than the keep-alive makes the ping go
+    unanswered; the connection is then declared dead and resumed, and the
+    broker redelivers the QoS 1 and 2 messages it held.
+    ``"drop_oldest"`` drops the oldest queued message and ``"drop_newest"``
+    the new one, for telemetry where only recent values matter;
+    :attr:`dropped` counts them.
 
     When the client closes, iteration ends (``StopAsyncIteration``); when the
     connection is lost for good, it raises :class:`ConnectionLostError`.
@@ -1214,7 +1255,7 @@ class Client:
         connect_timeout: float = 10.0,
         ws_headers: Optional[Dict[str, str]] = None,
         queue_size: int = 1000,
-        overflow: str = "drop_oldest",
+        overflow: str = "block",
         on_connect: Optional[Callable[["Client", Connected], Any]] = None,
         on_disconnect: Optional[Callable[["Client", Disconnected], Any]] = None,
         on_auth: Optional[Callable[["Client", AuthEvent], Any]] = None,
@@ -1238,6 +1279,7 @@ class Client:
         self._ws_headers = ws_headers
         self._queue_size = queue_size
         self._overflow = overflow
+        self._room_waiter: Optional[asyncio.Future[None]] = None
         self.on_connect = on_connect
         self.on_disconnect = on_disconnect
         self.on_auth = on_auth
@@ -1368,6 +1410,7 @@ class Client:
                 await asyncio.wait({self._supervisor})
             return
         self._closing = True
+        self._room_made()
         for t in list(self._handler_tasks):
             t.cancel()
         if self._handler_tasks:
@@ -1406,6 +1449,7 @@ class Client:
         """The client is over: fail or end everything pending."""
         self._closed = True
         self.connected = False
+        self._room_made()
         self._cancel_timer()
         exc: BaseException = error if error is not None else ClientClosedError("the client is closed")
         self._close_error = exc
@@ -1474,9 +1518,34 @@ class Client:
         self._kick()
         return await self._conn_waiter
 
+    def _held_back(self) -> bool:
+        """True while a subscription's ``block`` queue is full: reading
+        waits, so that the broker (and TCP) hold the messages instead."""
+        for r in self._routes:
+            if r.buffer.full():
+                return True
+        return False
+
+    def _room_made(self) -> None:
+        w = self._room_waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def _wait_room(self) -> None:
+        assert self._loop is not None
+        self._room_waiter = w = self._loop.create_future()
+        try:
+            if self._held_back():
+                await w
+        finally:
+            self._room_waiter = None
+
     async def _read_loop(self, transport: _Transport, ended: "asyncio.Future[None]") -> None:
         try:
             while self._transport is transport:
+                if self._held_back():
+                    await self._wait_room()
+                    continue
                 data = await transport.read()
                 if not data or self._transport is not transport:
                     break
@@ -1735,6 +1804,7 @@ class Client:
             # timeout): send what it queued and close
             self._flush_out()
             self._transport = None
+            self._room_made()
             transport.write(self._engine.transmit_all())
             assert self._loop is not None
             transport.close_soon_or_abort(self._loop)
@@ -1902,6 +1972,8 @@ class Client:
             "retain_handling": retain_handling,
             "properties": properties,
         }
+        assert self._loop is not None
+        buffer.attach(self._room_made, self._loop)
         route = _Route(specs, options, buffer)
         self._send_subscribe(route)
         self._routes.append(route)
@@ -2285,7 +2357,7 @@ def connect(
     connect_timeout: float = 10.0,
     ws_headers: Optional[Dict[str, str]] = None,
     queue_size: int = 1000,
-    overflow: str = "drop_oldest",
+    overflow: str = "block",
     on_connect: Optional[Callable[[Client, Connected], Any]] = None,
     on_disconnect: Optional[Callable[[Client, Disconnected], Any]] = None,
     on_auth: Optional[Callable[[Client, AuthEvent], Any]] = None,
