@@ -133,7 +133,7 @@ fn state_name(s: State) -> &'static str {
 /// outbound_topic_aliases [True], max_inflight [65535], max_queued [1024],
 /// offline_queue [False], manual_ack [False], max_events [1024],
 /// max_transmit_bytes [1048576], response_prefix ["replies"], seed [None:
-/// from os.urandom], max_pending [1024], max_cached [1024],
+/// from os.urandom], max_pending [1024], max_cached [16384],
 /// cache_ttl_ms [60000], rpc_qos [1].
 ///
 /// The method groups:

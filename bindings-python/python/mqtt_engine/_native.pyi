@@ -711,7 +711,7 @@ class Client:
     outbound_topic_aliases=True, max_inflight=65535, max_queued=1024,
     offline_queue=False, manual_ack=False, max_events=1024,
     max_transmit_bytes=1048576, response_prefix="replies", seed=None (from
-    os.urandom), max_pending=1024, max_cached=1024, cache_ttl_ms=60000,
+    os.urandom), max_pending=1024, max_cached=16384, cache_ttl_ms=60000,
     rpc_qos=1.
     """
 
@@ -746,7 +746,7 @@ class Client:
         response_prefix: str = "replies",
         seed: Optional[int] = None,
         max_pending: int = 1024,
-        max_cached: int = 1024,
+        max_cached: int = 16384,
         cache_ttl_ms: int = 60000,
         rpc_qos: int = 1,
     ) -> Self: ...
