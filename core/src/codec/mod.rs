@@ -368,79 +368,13 @@ pub(crate) fn check_reason(code: ReasonCode, allowed: &[u8]) -> Result<(), &'sta
 impl Packet {
     /// The packet's type.
     pub fn packet_type(&self) -> PacketType {
-        match self {
-            Packet::Connect(_) => PacketType::Connect,
-            Packet::Connack(_) => PacketType::Connack,
-            Packet::Publish(_) => PacketType::Publish,
-            Packet::Puback(_) => PacketType::Puback,
-            Packet::Pubrec(_) => PacketType::Pubrec,
-            Packet::Pubrel(_) => PacketType::Pubrel,
-            Packet::Pubcomp(_) => PacketType::Pubcomp,
-            Packet::Subscribe(_) => PacketType::Subscribe,
-            Packet::Suback(_) => PacketType::Suback,
-            Packet::Unsubscribe(_) => PacketType::Unsubscribe,
-            Packet::Unsuback(_) => PacketType::Unsuback,
-            Packet::Pingreq => PacketType::Pingreq,
-            Packet::Pingresp => PacketType::Pingresp,
-            Packet::Disconnect(_) => PacketType::Disconnect,
-            Packet::Auth(_) => PacketType::Auth,
-        }
-    }
-
-    /// The first byte of the fixed header.
-    fn first_byte(&self) -> u8 {
-        let flags = match self {
-            Packet::Publish(p) => p.flags(),
-            Packet::Pubrel(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) => 2,
-            _ => 0,
-        };
-        (self.packet_type() as u8) << 4 | flags
-    }
-
-    /// Validates the packet for `protocol` and returns its Remaining Length.
-    fn checked_body_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
-        let v5 = protocol == Protocol::V5;
-        let len = match self {
-            Packet::Connect(p) => p.checked_len()?,
-            Packet::Connack(p) => p.checked_len(protocol)?,
-            Packet::Publish(p) => p.checked_layout(protocol)?.body,
-            Packet::Puback(p) | Packet::Pubrec(p) => {
-                p.checked_len(protocol, reason::allowed::PUBACK)?
-            }
-            Packet::Pubrel(p) | Packet::Pubcomp(p) => {
-                p.checked_len(protocol, reason::allowed::PUBREL)?
-            }
-            Packet::Subscribe(p) => p.checked_len(protocol)?,
-            Packet::Suback(p) => p.checked_len(protocol)?,
-            Packet::Unsubscribe(p) => p.checked_len(protocol)?,
-            Packet::Unsuback(p) => p.checked_len(protocol)?,
-            Packet::Pingreq | Packet::Pingresp => 0,
-            Packet::Disconnect(p) => p.checked_len(protocol)?,
-            Packet::Auth(p) => {
-                if !v5 {
-                    // Packet type 15 is reserved in 3.1.1: a receiver calls it malformed.
-                    return Err(EncodeError::new(
-                        ReasonCode::MALFORMED_PACKET,
-                        "AUTH exists only in MQTT 5.0",
-                    ));
-                }
-                p.checked_len()?
-            }
-        };
-        if len > MAX_REMAINING_LENGTH as usize {
-            return Err(EncodeError::new(
-                ReasonCode::PACKET_TOO_LARGE,
-                "remaining length above 268,435,455 bytes",
-            ));
-        }
-        Ok(len)
+        self.as_packet_ref().packet_type()
     }
 
     /// The exact number of bytes [`Packet::encode`] writes for `protocol`, after
     /// validating the packet as [`Packet::encode`] does.
     pub fn encoded_len(&self, protocol: Protocol) -> Result<usize, EncodeError> {
-        let body = self.checked_body_len(protocol)?;
-        Ok(1 + wire::vbi_len(body as u32) + body)
+        Ok(self.encoder(protocol)?.encoded_len())
     }
 
     /// Validates the packet and writes it to `out`. Returns the bytes written.
@@ -466,29 +400,38 @@ impl Packet {
     /// # Ok::<(), mqtt_engine::codec::EncodeError>(())
     /// ```
     pub fn encoder(&self, protocol: Protocol) -> Result<Encoder<'_>, EncodeError> {
-        if let Packet::Publish(p) = self {
-            // The traffic: measured once and written in few pieces.
-            return p.encoder(protocol);
+        self.as_packet_ref().encoder(protocol)
+    }
+
+    /// The packet borrowed, as a [`PacketRef`].
+    pub fn as_packet_ref(&self) -> PacketRef<'_> {
+        match self {
+            Packet::Connect(p) => PacketRef::Connect(p),
+            Packet::Connack(p) => PacketRef::Connack(p),
+            Packet::Publish(p) => PacketRef::Publish(p),
+            Packet::Puback(p) => PacketRef::Puback(p),
+            Packet::Pubrec(p) => PacketRef::Pubrec(p),
+            Packet::Pubrel(p) => PacketRef::Pubrel(p),
+            Packet::Pubcomp(p) => PacketRef::Pubcomp(p),
+            Packet::Subscribe(p) => PacketRef::Subscribe(p),
+            Packet::Suback(p) => PacketRef::Suback(p),
+            Packet::Unsubscribe(p) => PacketRef::Unsubscribe(p),
+            Packet::Unsuback(p) => PacketRef::Unsuback(p),
+            Packet::Pingreq => PacketRef::Pingreq,
+            Packet::Pingresp => PacketRef::Pingresp,
+            Packet::Disconnect(p) => PacketRef::Disconnect(p),
+            Packet::Auth(p) => PacketRef::Auth(p),
         }
-        let body = self.checked_body_len(protocol)?;
-        let total = 1 + wire::vbi_len(body as u32) + body;
-        Ok(Encoder { source: Source::Packet(self, body), protocol, total })
     }
 
     /// Like [`Packet::encode`] into a new vector.
     pub fn encode_to_vec(&self, protocol: Protocol) -> Result<Vec<u8>, EncodeError> {
-        let enc = self.encoder(protocol)?;
-        let mut v = Vec::with_capacity(enc.encoded_len());
-        enc.write(&mut v)?;
-        Ok(v)
+        Ok(self.encoder(protocol)?.to_vec())
     }
 
     /// Like [`Packet::encode`] into a new [`Bytes`].
     pub fn encode_to_bytes(&self, protocol: Protocol) -> Result<Bytes, EncodeError> {
-        let enc = self.encoder(protocol)?;
-        let mut b = BytesMut::with_capacity(enc.encoded_len());
-        enc.write(&mut b)?;
-        Ok(b.freeze())
+        Ok(self.encoder(protocol)?.to_bytes())
     }
 
     /// Encodes the packet so that it is at most `max_packet_size` bytes.
@@ -548,27 +491,177 @@ impl Packet {
             _ => None,
         }
     }
+}
 
-    fn write_body<B: BufMut>(&self, protocol: Protocol, out: &mut B) {
+/// A packet borrowed: encodes a packet value where it is, without moving
+/// or cloning it into a [`Packet`]. Made by [`Packet::as_packet_ref`] or
+/// `From` a reference to a packet value.
+///
+/// ```
+/// # use mqtt_engine::codec::{Packet, PacketRef, Protocol, Subscribe, Subscription, QoS};
+/// let mut s = Subscribe::new(vec![Subscription::new("a/+", QoS::AtLeastOnce)]);
+/// s.packet_id = 1;
+/// let wire = PacketRef::from(&s).encoder(Protocol::V5)?.to_vec();
+/// assert_eq!(wire, Packet::Subscribe(s).encode_to_vec(Protocol::V5)?);
+/// # Ok::<(), mqtt_engine::codec::EncodeError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PacketRef<'a> {
+    /// CONNECT.
+    Connect(&'a Connect),
+    /// CONNACK.
+    Connack(&'a Connack),
+    /// PUBLISH.
+    Publish(&'a Publish),
+    /// PUBACK.
+    Puback(&'a PubAck),
+    /// PUBREC.
+    Pubrec(&'a PubAck),
+    /// PUBREL.
+    Pubrel(&'a PubAck),
+    /// PUBCOMP.
+    Pubcomp(&'a PubAck),
+    /// SUBSCRIBE.
+    Subscribe(&'a Subscribe),
+    /// SUBACK.
+    Suback(&'a Suback),
+    /// UNSUBSCRIBE.
+    Unsubscribe(&'a Unsubscribe),
+    /// UNSUBACK.
+    Unsuback(&'a Unsuback),
+    /// PINGREQ.
+    Pingreq,
+    /// PINGRESP.
+    Pingresp,
+    /// DISCONNECT.
+    Disconnect(&'a Disconnect),
+    /// AUTH.
+    Auth(&'a Auth),
+}
+
+impl<'a> PacketRef<'a> {
+    /// The packet's type.
+    pub fn packet_type(self) -> PacketType {
         match self {
-            Packet::Connect(p) => p.write(out),
-            Packet::Connack(p) => p.write(protocol, out),
-            Packet::Publish(p) => {
+            PacketRef::Connect(_) => PacketType::Connect,
+            PacketRef::Connack(_) => PacketType::Connack,
+            PacketRef::Publish(_) => PacketType::Publish,
+            PacketRef::Puback(_) => PacketType::Puback,
+            PacketRef::Pubrec(_) => PacketType::Pubrec,
+            PacketRef::Pubrel(_) => PacketType::Pubrel,
+            PacketRef::Pubcomp(_) => PacketType::Pubcomp,
+            PacketRef::Subscribe(_) => PacketType::Subscribe,
+            PacketRef::Suback(_) => PacketType::Suback,
+            PacketRef::Unsubscribe(_) => PacketType::Unsubscribe,
+            PacketRef::Unsuback(_) => PacketType::Unsuback,
+            PacketRef::Pingreq => PacketType::Pingreq,
+            PacketRef::Pingresp => PacketType::Pingresp,
+            PacketRef::Disconnect(_) => PacketType::Disconnect,
+            PacketRef::Auth(_) => PacketType::Auth,
+        }
+    }
+
+    /// [`Packet::encoder`] for the borrowed packet.
+    pub fn encoder(self, protocol: Protocol) -> Result<Encoder<'a>, EncodeError> {
+        if let PacketRef::Publish(p) = self {
+            // The traffic: measured once and written in few pieces.
+            return p.encoder(protocol);
+        }
+        let body = self.checked_body_len(protocol)?;
+        let total = 1 + wire::vbi_len(body as u32) + body;
+        Ok(Encoder { source: Source::Packet(self, body), protocol, total })
+    }
+
+    /// The first byte of the fixed header.
+    fn first_byte(self) -> u8 {
+        let flags = match self {
+            PacketRef::Publish(p) => p.flags(),
+            PacketRef::Pubrel(_) | PacketRef::Subscribe(_) | PacketRef::Unsubscribe(_) => 2,
+            _ => 0,
+        };
+        (self.packet_type() as u8) << 4 | flags
+    }
+
+    /// Validates the packet for `protocol` and returns its Remaining Length.
+    fn checked_body_len(self, protocol: Protocol) -> Result<usize, EncodeError> {
+        let v5 = protocol == Protocol::V5;
+        let len = match self {
+            PacketRef::Connect(p) => p.checked_len()?,
+            PacketRef::Connack(p) => p.checked_len(protocol)?,
+            PacketRef::Publish(p) => p.checked_layout(protocol)?.body,
+            PacketRef::Puback(p) | PacketRef::Pubrec(p) => {
+                p.checked_len(protocol, reason::allowed::PUBACK)?
+            }
+            PacketRef::Pubrel(p) | PacketRef::Pubcomp(p) => {
+                p.checked_len(protocol, reason::allowed::PUBREL)?
+            }
+            PacketRef::Subscribe(p) => p.checked_len(protocol)?,
+            PacketRef::Suback(p) => p.checked_len(protocol)?,
+            PacketRef::Unsubscribe(p) => p.checked_len(protocol)?,
+            PacketRef::Unsuback(p) => p.checked_len(protocol)?,
+            PacketRef::Pingreq | PacketRef::Pingresp => 0,
+            PacketRef::Disconnect(p) => p.checked_len(protocol)?,
+            PacketRef::Auth(p) => {
+                if !v5 {
+                    // Packet type 15 is reserved in 3.1.1: a receiver calls it malformed.
+                    return Err(EncodeError::new(
+                        ReasonCode::MALFORMED_PACKET,
+                        "AUTH exists only in MQTT 5.0",
+                    ));
+                }
+                p.checked_len()?
+            }
+        };
+        if len > MAX_REMAINING_LENGTH as usize {
+            return Err(EncodeError::new(
+                ReasonCode::PACKET_TOO_LARGE,
+                "remaining length above 268,435,455 bytes",
+            ));
+        }
+        Ok(len)
+    }
+
+    fn write_body<B: BufMut>(self, protocol: Protocol, out: &mut B) {
+        match self {
+            PacketRef::Connect(p) => p.write(out),
+            PacketRef::Connack(p) => p.write(protocol, out),
+            PacketRef::Publish(p) => {
                 // `encode` writes PUBLISH through `Publish::encode` instead.
                 p.write_header(protocol, p.layout_unchecked(protocol), false, out);
                 out.put_slice(&p.payload);
             }
-            Packet::Puback(p) | Packet::Pubrec(p) | Packet::Pubrel(p) | Packet::Pubcomp(p) => {
-                p.write(protocol, out)
-            }
-            Packet::Subscribe(p) => p.write(protocol, out),
-            Packet::Suback(p) => p.write(protocol, out),
-            Packet::Unsubscribe(p) => p.write(protocol, out),
-            Packet::Unsuback(p) => p.write(protocol, out),
-            Packet::Pingreq | Packet::Pingresp => {}
-            Packet::Disconnect(p) => p.write(protocol, out),
-            Packet::Auth(p) => p.write(out),
+            PacketRef::Puback(p)
+            | PacketRef::Pubrec(p)
+            | PacketRef::Pubrel(p)
+            | PacketRef::Pubcomp(p) => p.write(protocol, out),
+            PacketRef::Subscribe(p) => p.write(protocol, out),
+            PacketRef::Suback(p) => p.write(protocol, out),
+            PacketRef::Unsubscribe(p) => p.write(protocol, out),
+            PacketRef::Unsuback(p) => p.write(protocol, out),
+            PacketRef::Pingreq | PacketRef::Pingresp => {}
+            PacketRef::Disconnect(p) => p.write(protocol, out),
+            PacketRef::Auth(p) => p.write(out),
         }
+    }
+}
+
+macro_rules! packet_ref_from {
+    ($($ty:ident => $variant:ident),*) => {$(
+        impl<'a> From<&'a $ty> for PacketRef<'a> {
+            fn from(p: &'a $ty) -> PacketRef<'a> {
+                PacketRef::$variant(p)
+            }
+        }
+    )*};
+}
+
+packet_ref_from!(Connect => Connect, Connack => Connack, Publish => Publish,
+    Subscribe => Subscribe, Suback => Suback, Unsubscribe => Unsubscribe,
+    Unsuback => Unsuback, Disconnect => Disconnect, Auth => Auth);
+
+impl<'a> From<&'a Packet> for PacketRef<'a> {
+    fn from(p: &'a Packet) -> PacketRef<'a> {
+        p.as_packet_ref()
     }
 }
 
@@ -653,7 +746,7 @@ pub struct Encoder<'a> {
 enum Source<'a> {
     Publish(&'a Publish, publish::Layout),
     /// Any other packet, with its Remaining Length.
-    Packet(&'a Packet, usize),
+    Packet(PacketRef<'a>, usize),
 }
 
 impl Encoder<'_> {
@@ -666,6 +759,12 @@ impl Encoder<'_> {
     /// bytes written; nothing is written if `out` has no room for them all.
     pub fn write<B: BufMut>(&self, out: &mut B) -> Result<usize, EncodeError> {
         check_room(out, self.total)?;
+        self.write_unchecked(out);
+        Ok(self.total)
+    }
+
+    /// Writes the packet to `out`, which has room for it.
+    fn write_unchecked<B: BufMut>(&self, out: &mut B) {
         match self.source {
             Source::Publish(p, layout) => {
                 p.write_header(self.protocol, layout, true, out);
@@ -677,7 +776,20 @@ impl Encoder<'_> {
                 p.write_body(self.protocol, out);
             }
         }
-        Ok(self.total)
+    }
+
+    /// The packet in a new vector of exactly its length.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.total);
+        self.write_unchecked(&mut v);
+        v
+    }
+
+    /// The packet in a new [`Bytes`] of exactly its length.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut b = BytesMut::with_capacity(self.total);
+        self.write_unchecked(&mut b);
+        b.freeze()
     }
 }
 
