@@ -7,6 +7,7 @@ use bytes::Bytes;
 use mqtt_engine::codec::{ByteStr, QoS, ReasonCode};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
 };
@@ -52,7 +53,14 @@ pub(crate) fn with_bytes<R>(
 }
 
 /// The bytes of a bytes-like object (or `str`, when `allow_str`) as [`Bytes`].
+///
+/// A `bytes` object is not copied: the [`Bytes`] keeps a reference to it
+/// (it is immutable), so decoding it hands out slices of the caller's
+/// object and a payload given to `publish` is sent from it.
 pub(crate) fn to_bytes(obj: &Bound<'_, PyAny>, allow_str: bool) -> PyResult<Bytes> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Bytes::from_owner(PyBackedBytes::from(b.clone())));
+    }
     with_bytes(obj, allow_str, Bytes::copy_from_slice)
 }
 

@@ -9,7 +9,8 @@ use crate::errors;
 use crate::props::{core_props, core_will, py_props, Properties, Will};
 use bytes::Bytes;
 use mqtt_engine::codec::{
-    self, ByteStr, Packet, Protocol, QoS, ReasonCode, RetainHandling, Subscription as CoreSub,
+    self, ByteStr, Packet, PacketRef, Protocol, QoS, ReasonCode, RetainHandling,
+    Subscription as CoreSub,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -929,43 +930,40 @@ fn packet_of_dict(d: &Bound<'_, PyAny>) -> PyResult<Packet> {
         .map_err(|e| PyValueError::new_err(format!("not a packet in the JSON form: {e}")))
 }
 
-/// The engine packet of a packet object or dict.
-pub(crate) fn packet_of(obj: &Bound<'_, PyAny>) -> PyResult<Packet> {
+/// Runs `f` on the engine packet of a packet object, borrowed (no copy),
+/// or of a dict in the JSON form.
+fn with_packet<R>(
+    obj: &Bound<'_, PyAny>,
+    f: impl FnOnce(PacketRef<'_>) -> PyResult<R>,
+) -> PyResult<R> {
     macro_rules! try_as {
-        ($($ty:ident => $f:expr),* $(,)?) => {$(
+        ($($ty:ident => $variant:ident),* $(,)?) => {$(
             if let Ok(x) = obj.cast::<$ty>() {
-                #[allow(clippy::redundant_closure_call)]
-                return Ok(($f)(x.get()));
+                return f(PacketRef::$variant(&x.get().inner));
             }
         )*};
     }
-    try_as!(
-        Publish => |x: &Publish| Packet::Publish(x.inner.clone()),
-        PubAck => |x: &PubAck| Packet::Puback(x.inner.clone()),
-        PubRec => |x: &PubRec| Packet::Pubrec(x.inner.clone()),
-        PubRel => |x: &PubRel| Packet::Pubrel(x.inner.clone()),
-        PubComp => |x: &PubComp| Packet::Pubcomp(x.inner.clone()),
-        Connect => |x: &Connect| Packet::Connect(Box::new(x.inner.clone())),
-        Connack => |x: &Connack| Packet::Connack(x.inner.clone()),
-        Subscribe => |x: &Subscribe| Packet::Subscribe(x.inner.clone()),
-        Suback => |x: &Suback| Packet::Suback(x.inner.clone()),
-        Unsubscribe => |x: &Unsubscribe| Packet::Unsubscribe(x.inner.clone()),
-        Unsuback => |x: &Unsuback| Packet::Unsuback(x.inner.clone()),
-        PingReq => |_: &PingReq| Packet::Pingreq,
-        PingResp => |_: &PingResp| Packet::Pingresp,
-        Disconnect => |x: &Disconnect| Packet::Disconnect(x.inner.clone()),
-        Auth => |x: &Auth| Packet::Auth(x.inner.clone()),
-    );
+    // The packets a client sends most often first: each miss is a type check.
+    try_as!(Publish => Publish, PubAck => Puback, Subscribe => Subscribe,
+        Unsubscribe => Unsubscribe);
+    if obj.is_instance_of::<PingReq>() {
+        return f(PacketRef::Pingreq);
+    }
+    try_as!(Connect => Connect, PubRec => Pubrec, PubRel => Pubrel, PubComp => Pubcomp,
+        Disconnect => Disconnect, Connack => Connack, Suback => Suback,
+        Unsuback => Unsuback, Auth => Auth);
+    if obj.is_instance_of::<PingResp>() {
+        return f(PacketRef::Pingresp);
+    }
     if obj.is_instance_of::<PyDict>() {
-        return packet_of_dict(obj);
+        return f(packet_of_dict(obj)?.as_packet_ref());
     }
     Err(PyTypeError::new_err("expected a packet object (Publish, Connect, ...) or its dict form"))
 }
 
-/// Encodes a packet object or dict into `bytes`.
 fn encode_packet<'py>(
     py: Python<'py>,
-    p: &Packet,
+    p: PacketRef<'_>,
     proto: Protocol,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let enc = p.encoder(proto).map_err(errors::from_encode)?;
@@ -1027,15 +1025,7 @@ pub(crate) fn encode<'py>(
     version: i64,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let proto = protocol(version)?;
-    if let Ok(p) = packet.cast::<Publish>() {
-        // The hot path: no copy of the packet value.
-        let enc = p.get().inner.encoder(proto).map_err(errors::from_encode)?;
-        return PyBytes::new_with(py, enc.encoded_len(), |mut buf: &mut [u8]| {
-            enc.write(&mut buf).map(|_| ()).map_err(errors::from_encode)
-        });
-    }
-    let p = packet_of(packet)?;
-    encode_packet(py, &p, proto)
+    with_packet(packet, |p| encode_packet(py, p, proto))
 }
 
 /// The packet object for a dict in the JSON form of DESIGN §4 (`"type"`
