@@ -44,7 +44,6 @@ LIBS = ["mqtt_engine", "paho-mqtt"]
 # (concurrency, round trips per run)
 SHAPES = [(1, 3000), (16, 10000), (64, 15000)]
 RUN_TIMEOUT = 180.0
-MAX_CACHED = 1_000_000
 REQ_TOPIC = "bench/rpc/{tag}/echo"
 
 
@@ -166,12 +165,9 @@ async def _stdin_line() -> None:
 async def engine_responder(a: argparse.Namespace) -> None:
     import mqtt_engine.aio as aio
 
-    # max_cached: the responder remembers every answer for as long as its
-    # request could be redelivered (the calls below give 30 s), in at most
-    # max_cached entries (default 16,384), and answers 503 "responder busy"
-    # when they are all live: by default about 546 requests/s sustained with
-    # 30 s requests. Raised so that no request of a run is refused.
-    async with aio.connect(engine_url(a.port), client_id=f"rpc-srv-{os.getpid()}", max_cached=MAX_CACHED) as c:
+    # Default options: the responder's cache (max_cached 16,384) holds every
+    # answer of a run, and evicts answers whose request has expired.
+    async with aio.connect(engine_url(a.port), client_id=f"rpc-srv-{os.getpid()}") as c:
         def echo(req: Any) -> bytes:
             return req.payload
 

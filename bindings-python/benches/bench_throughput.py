@@ -36,7 +36,6 @@ import _harness as H  # noqa: E402
 
 PAYLOAD = bytes(range(64))
 WINDOW = 100
-QUEUE_SIZE = int(os.environ.get("MQE_BENCH_QUEUE_SIZE", "0"))
 LIBS = ["mqtt_engine", "paho-mqtt", "aiomqtt"]
 RUN_TIMEOUT = 180.0
 
@@ -213,11 +212,9 @@ async def engine_sub(a: argparse.Namespace) -> None:
     got = 0
     t_first = t_last = 0.0
     async with aio.connect(engine_url(a.port), client_id=f"tp-sub-{os.getpid()}") as c:
-        # queue_size=0: no limit on the subscription's queue, like aiomqtt's
-        # default. With mqtt_engine.aio's default (1,000, drop_oldest) the
-        # reader outruns this consumer and messages are dropped after they
-        # were acknowledged, QoS 1 included (seen: 83,427 of 100,000 arrived).
-        sub = c.subscribe(a.topic, qos=a.qos, queue_size=QUEUE_SIZE)
+        # Default options: a queue of 1,000 messages that, when full, stops
+        # the client reading from the broker until the consumer catches up.
+        sub = c.subscribe(a.topic, qos=a.qos)
         # The subscription is made (SUBACK received) before "ready".
         await _subscribed(sub)
         H.child_ready()
