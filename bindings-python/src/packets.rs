@@ -961,6 +961,7 @@ fn with_packet<R>(
     Err(PyTypeError::new_err("expected a packet object (Publish, Connect, ...) or its dict form"))
 }
 
+/// Encodes a borrowed packet into `bytes` of exactly its length.
 fn encode_packet<'py>(
     py: Python<'py>,
     p: PacketRef<'_>,

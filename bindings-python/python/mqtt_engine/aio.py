@@ -466,7 +466,7 @@ class _AsyncBuffer(Generic[T]):
 
     When full, ``block`` keeps every item and reports itself :meth:`full`, so
     that the client stops reading from the broker until the consumer has
-    taken one (``on_room`` is then called); ``drop_oldest`` discards the
+    taken one (``on_room`` is then called once); ``drop_oldest`` discards the
     oldest item to make room and ``drop_newest`` discards the new one; either
     way ``dropped`` counts it.
     """
@@ -492,11 +492,14 @@ class _AsyncBuffer(Generic[T]):
         """True when this queue holds back reading: ``block``, and full."""
         return self._blocks and not self._closed and len(self._items) >= self.maxsize
 
-    def _room(self) -> None:
-        """Called after an item is taken from a blocking queue, or when it
-        closes: tells the client it may read again."""
-        if self.on_room is not None and len(self._items) < self.maxsize:
+    def _pop(self) -> T:
+        """Takes the oldest item; when that ends a blocking queue's being
+        full, tells the client it may read again (once, not per item: from
+        a thread, each call is a wake-up of the loop)."""
+        item = self._items.popleft()
+        if self._blocks and self.on_room is not None and len(self._items) == self.maxsize - 1:
             self.on_room()
+        return item
 
     def put(self, item: T) -> None:
         if self._closed:
@@ -517,8 +520,8 @@ class _AsyncBuffer(Generic[T]):
         self._closed = True
         self._error = error
         self._wake()
-        if self._blocks:
-            self._room()
+        if self._blocks and self.on_room is not None:
+            self.on_room()
 
     @property
     def closed(self) -> bool:
@@ -534,10 +537,7 @@ class _AsyncBuffer(Generic[T]):
 
     def get_nowait(self) -> T:
         if self._items:
-            item = self._items.popleft()
-            if self._blocks:
-                self._room()
-            return item
+            return self._pop()
         if self._closed:
             if self._error is not None:
                 raise self._error
@@ -555,10 +555,7 @@ class _AsyncBuffer(Generic[T]):
                 await self._waiter
             finally:
                 self._waiter = None
-        item = self._items.popleft()
-        if self._blocks:
-            self._room()
-        return item
+        return self._pop()
 
 
 class _SyncBuffer(_AsyncBuffer[T]):
@@ -1521,10 +1518,7 @@ class Client:
     def _held_back(self) -> bool:
         """True while a subscription's ``block`` queue is full: reading
         waits, so that the broker (and TCP) hold the messages instead."""
-        for r in self._routes:
-            if r.buffer.full():
-                return True
-        return False
+        return any(r.buffer.full() for r in self._routes)
 
     def _room_made(self) -> None:
         w = self._room_waiter
@@ -1533,10 +1527,9 @@ class Client:
 
     async def _wait_room(self) -> None:
         assert self._loop is not None
-        self._room_waiter = w = self._loop.create_future()
+        self._room_waiter = self._loop.create_future()
         try:
-            if self._held_back():
-                await w
+            await self._room_waiter
         finally:
             self._room_waiter = None
 
