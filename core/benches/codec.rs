@@ -43,9 +43,10 @@ use criterion::{
     black_box, criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use mqtt_engine::codec::{
-    decode, ByteStr, Connect, Packet, Properties, PropertyFields, Protocol, Publish, QoS,
-    RetainHandling, Subscribe, Subscription, Will,
+    decode, decode_view, ByteStr, Connect, Packet, PacketView, Properties, PropertyFields,
+    Protocol, Publish, PublishView, QoS, RetainHandling, Subscribe, Subscription, Will,
 };
+use std::io::IoSlice;
 use std::sync::Arc;
 
 use mqtt_protocol_core::mqtt::packet as mpc;
@@ -269,6 +270,21 @@ fn mpc_decode_publish(v5: bool, input: &MpcInput) -> Option<MpcPublish> {
     }
 }
 
+/// mqtt-engine's borrowed decode as a consumer uses it: `decode_view`, then
+/// every property read once through the view (the peers' decoders hand all
+/// of them over already parsed). Gives what was read, for `black_box`.
+fn ours_decode_view(protocol: Protocol, wire: &[u8]) -> Option<(PublishView<'_>, usize)> {
+    match decode_view(protocol, wire, u32::MAX) {
+        Ok(Some((PacketView::Publish(v), n))) => {
+            for p in v.properties() {
+                black_box(p);
+            }
+            Some((v, n))
+        }
+        _ => None,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Encoding into a reused buffer.
 
@@ -303,6 +319,9 @@ fn assert_same_encoding(who: &str, protocol: Protocol, ours: &Packet, theirs: &[
 fn check_publish(c: PubCase, payload: &Bytes, wire: &Bytes) {
     let ours = ours_publish(c, payload);
     assert_eq!(ours_decode(c.protocol(), wire), ours);
+    let (view, n) = ours_decode_view(c.protocol(), wire).expect("mqtt-engine decode_view");
+    assert_eq!((Packet::Publish(view.to_publish()), n), (ours.clone(), wire.len()));
+    assert_eq!(view.payload.as_ptr(), wire[wire.len() - payload.len()..].as_ptr(), "view copied");
     let mut out = BytesMut::new();
     if c.v5 {
         let Ok(r5::Packet::Publish(p)) = r5_read(wire) else { panic!("rumqttc v5 decode") };
@@ -619,6 +638,33 @@ fn bench_publish(cr: &mut Criterion) {
         }
         dec.finish();
 
+        // Borrowed decode: ours reads the PUBLISH in place (`decode_view`: no
+        // reference counts, no allocation, the same validation) and then each
+        // of its properties once. The peers have no borrowed decode, so their
+        // owned decode stands in, timed again in this group.
+        let mut bor = cr.benchmark_group(format!("publish_decode_borrowed_{}", c.name()));
+        for (size, label) in SIZES {
+            let wire = ours_publish(c, &payload(size)).encode_to_bytes(protocol).unwrap();
+            configure(&mut bor, wire.len());
+            bor.bench_with_input(BenchmarkId::new(OURS, label), &wire, |b, wire| {
+                b.iter(|| ours_decode_view(protocol, black_box(&wire[..])))
+            });
+            if c.v5 {
+                bor.bench_with_input(BenchmarkId::new(RUMQTTC, label), &wire, |b, wire| {
+                    b.iter(|| r5_read(black_box(wire)))
+                });
+            } else {
+                bor.bench_with_input(BenchmarkId::new(RUMQTTC, label), &wire, |b, wire| {
+                    b.iter(|| r4_read(black_box(wire)))
+                });
+            }
+            let input = MpcInput::new(&wire);
+            bor.bench_with_input(BenchmarkId::new(MPC, label), &input, |b, input| {
+                b.iter(|| mpc_decode_publish(c.v5, black_box(input)))
+            });
+        }
+        bor.finish();
+
         let mut enc = cr.benchmark_group(format!("publish_encode_{}", c.name()));
         for (size, label) in SIZES {
             let payload = payload(size);
@@ -663,11 +709,12 @@ fn bench_publish(cr: &mut Criterion) {
         }
         enc.finish();
 
-        // Vectored: the packet as pieces a vectored write sends, the payload
-        // not copied. Ours: `encode_header` into the reused buffer plus a
-        // clone of the payload `Bytes` (a reference count). mqtt-protocol-core:
-        // `to_buffers()`, its native vectored path, not gathered. rumqttc has
-        // no vectored encode, so its contiguous `write` stands in.
+        // Vectored: the packet as the pieces a vectored write sends, the
+        // payload not copied. Ours: `encode_header` into the reused buffer,
+        // then the two `IoSlice`s, the payload's borrowed from the packet.
+        // mqtt-protocol-core: `to_buffers()`, its native vectored path, whose
+        // `IoSlice`s borrow from the packet the same way (not gathered).
+        // rumqttc has no vectored encode, so its contiguous `write` stands in.
         let mut vec = cr.benchmark_group(format!("publish_encode_vectored_{}", c.name()));
         for (size, label) in SIZES {
             let payload = payload(size);
@@ -681,7 +728,7 @@ fn bench_publish(cr: &mut Criterion) {
                     out.clear();
                     let p = black_box(p);
                     p.encode_header(protocol, &mut out).unwrap();
-                    black_box((&out, p.payload.clone()));
+                    black_box([IoSlice::new(&out), IoSlice::new(&p.payload)]);
                 })
             });
             if c.v5 {

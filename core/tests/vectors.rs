@@ -14,7 +14,9 @@
 //!   [`Decoder`] fed a byte at a time. Failures name the vector and the
 //!   normative statement it checks, e.g. `[MQTT-3.3.1-4] v5-publish-qos-3`.
 
-use mqtt_engine::codec::{decode, decode_exact, DecodeError, Decoder, Packet, Protocol};
+use mqtt_engine::codec::{
+    decode, decode_exact, decode_view, DecodeError, Decoder, Packet, PacketView, Protocol,
+};
 use mqtt_engine::{Bytes, ReasonCode};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -360,4 +362,33 @@ fn invalid_vectors_are_refused_by_a_byte_stream_decoder() {
         }
     }
     report("invalid vectors a Decoder fed byte by byte does not refuse as expected", failures);
+}
+
+/// The borrowed decoder agrees with the owned one on every vector: a valid
+/// PUBLISH reads the same through its view, any other packet comes out owned
+/// and equal, and an invalid vector is refused with the same reason code,
+/// offset and message (so it, too, checks each vector's statement).
+#[test]
+fn every_vector_decodes_the_same_through_decode_view() {
+    let mut failures = Vec::new();
+    for v in vectors() {
+        let max = v.max_packet_size().unwrap_or(u32::MAX);
+        let owned = decode(v.protocol, &v.bytes, max);
+        let view = decode_view(v.protocol, &v.bytes, max);
+        let same = match (&owned, &view) {
+            (Ok(Some((Packet::Publish(p), n))), Ok(Some((PacketView::Publish(w), m)))) => {
+                n == m && w.to_publish() == *p
+            }
+            (Ok(Some((p, n))), Ok(Some((PacketView::Other(q), m)))) => {
+                n == m && p == q && !matches!(p, Packet::Publish(_))
+            }
+            (Ok(None), Ok(None)) => true,
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        };
+        if !same {
+            failures.push(format!("{}: decode gave {owned:?}, decode_view {view:?}", v.label()));
+        }
+    }
+    report("vectors that decode and decode_view read differently", failures);
 }

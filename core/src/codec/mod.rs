@@ -45,6 +45,7 @@ mod suback;
 mod subscribe;
 mod unsuback;
 mod unsubscribe;
+mod view;
 pub(crate) mod wire;
 
 pub use ack::PubAck;
@@ -62,6 +63,7 @@ pub use suback::Suback;
 pub use subscribe::{RetainHandling, Subscribe, Subscription};
 pub use unsuback::Unsuback;
 pub use unsubscribe::Unsubscribe;
+pub use view::{decode_view, PacketView, PublishProperties, PublishProperty, PublishView};
 pub use wire::FixedHeader;
 
 use alloc::boxed::Box;

@@ -6,7 +6,6 @@
 use super::{ByteStr, DecodeError};
 use bytes::{BufMut, Bytes};
 use nom::error::{ErrorKind, ParseError};
-use nom::number::complete::{be_u16, be_u32, be_u8};
 use nom::{Err as NomErr, IResult, Needed};
 
 /// The largest value a Variable Byte Integer can hold (§1.5.5).
@@ -47,6 +46,36 @@ pub(crate) fn vbi(input: &[u8]) -> IResult<&[u8], u32, Fault> {
     } else {
         Err(NomErr::Incomplete(Needed::new(1)))
     }
+}
+
+/// A big-endian integer of `N` bytes, the parser of [`be_u8`], [`be_u16`] and
+/// [`be_u32`]. Written here rather than taken from `nom::number` so that it
+/// always inlines into the field readers: nom's versions go through a
+/// generic `Input::take_from` that the compiler leaves out of line.
+#[inline(always)]
+fn be_bytes<const N: usize>(input: &[u8]) -> IResult<&[u8], [u8; N], Fault> {
+    match input.split_first_chunk::<N>() {
+        Some((bytes, rest)) => Ok((rest, *bytes)),
+        None => Err(NomErr::Error(Fault("field overruns the packet"))),
+    }
+}
+
+/// A Byte.
+#[inline(always)]
+fn be_u8(input: &[u8]) -> IResult<&[u8], u8, Fault> {
+    be_bytes::<1>(input).map(|(rest, b)| (rest, b[0]))
+}
+
+/// A Two Byte Integer (§1.5.2).
+#[inline(always)]
+fn be_u16(input: &[u8]) -> IResult<&[u8], u16, Fault> {
+    be_bytes(input).map(|(rest, b)| (rest, u16::from_be_bytes(b)))
+}
+
+/// A Four Byte Integer (§1.5.3).
+#[inline(always)]
+fn be_u32(input: &[u8]) -> IResult<&[u8], u32, Fault> {
+    be_bytes(input).map(|(rest, b)| (rest, u32::from_be_bytes(b)))
 }
 
 /// Number of bytes `v` takes as a Variable Byte Integer.
@@ -250,23 +279,25 @@ impl FixedHeader {
     }
 }
 
-/// Reads fields of one packet held in a [`Bytes`]. Offsets are from the start
-/// of the packet's fixed header; `end` is where the packet ends.
-pub(crate) struct Reader<'a> {
-    buf: &'a Bytes,
+/// Reads the fields of one packet from a byte slice. Offsets are from the
+/// start of the packet's fixed header; `end` is where the packet ends. String
+/// and binary fields come out as sub-slices of the input ([`SliceReader::binary_ref`]);
+/// [`Reader`] adds zero-copy [`Bytes`] slices on top.
+pub(crate) struct SliceReader<'a> {
+    data: &'a [u8],
     pos: usize,
     end: usize,
 }
 
-impl<'a> Reader<'a> {
-    /// A reader over `buf[pos..end]`.
-    pub(crate) fn new(buf: &'a Bytes, pos: usize, end: usize) -> Self {
-        Reader { buf, pos, end }
+impl<'a> SliceReader<'a> {
+    /// A reader over `data[pos..end]`.
+    pub(crate) fn new(data: &'a [u8], pos: usize, end: usize) -> Self {
+        SliceReader { data, pos, end }
     }
 
     #[inline]
     fn rest(&self) -> &'a [u8] {
-        &self.buf[self.pos..self.end]
+        &self.data[self.pos..self.end]
     }
 
     #[inline]
@@ -337,42 +368,58 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Binary Data: a Two Byte length and that many bytes, sliced without copying.
+    /// Binary Data: a Two Byte length and that many bytes; gives where they are.
     #[inline]
-    pub(crate) fn binary(&mut self) -> Result<Bytes, DecodeError> {
+    fn binary_range(&mut self) -> Result<core::ops::Range<usize>, DecodeError> {
         let at = self.pos;
         let len = self.u16()? as usize;
         if len > self.remaining() {
             return Err(DecodeError::malformed(at, "length overruns the packet"));
         }
-        let b = self.buf.slice(self.pos..self.pos + len);
+        let range = self.pos..self.pos + len;
         self.pos += len;
+        Ok(range)
+    }
+
+    /// Binary Data, borrowed from the input.
+    #[inline]
+    pub(crate) fn binary_ref(&mut self) -> Result<&'a [u8], DecodeError> {
+        let range = self.binary_range()?;
+        Ok(&self.data[range])
+    }
+
+    /// A UTF-8 Encoded String, checked as [`check_string`] says; its bytes,
+    /// borrowed from the input.
+    #[inline]
+    pub(crate) fn string_ref(&mut self) -> Result<&'a [u8], DecodeError> {
+        let at = self.pos;
+        let range = self.binary_range()?;
+        let b = &self.data[range];
+        check_string(b).map_err(|m| DecodeError::malformed(at, m))?;
         Ok(b)
     }
 
-    /// A UTF-8 Encoded String, checked as [`check_string`] says, sliced without copying.
+    /// A Topic Name, checked as [`check_topic_name`] says; its bytes, borrowed
+    /// from the input.
     #[inline]
-    pub(crate) fn string(&mut self) -> Result<ByteStr, DecodeError> {
+    pub(crate) fn topic_name_ref(&mut self) -> Result<&'a [u8], DecodeError> {
         let at = self.pos;
-        let b = self.binary()?;
-        check_string(&b).map_err(|m| DecodeError::malformed(at, m))?;
-        Ok(ByteStr::from_utf8_checked(b))
+        let range = self.binary_range()?;
+        let b = &self.data[range];
+        check_topic_name(b).map_err(|m| DecodeError::malformed(at, m))?;
+        Ok(b)
     }
 
-    /// A Topic Name: a UTF-8 Encoded String without wildcard characters,
-    /// checked as [`check_topic_name`] says, sliced without copying.
+    /// `data[from..to]`, for a stretch already read.
     #[inline]
-    pub(crate) fn topic_name(&mut self) -> Result<ByteStr, DecodeError> {
-        let at = self.pos;
-        let b = self.binary()?;
-        check_topic_name(&b).map_err(|m| DecodeError::malformed(at, m))?;
-        Ok(ByteStr::from_utf8_checked(b))
+    pub(crate) fn bytes(&self, from: usize, to: usize) -> &'a [u8] {
+        &self.data[from..to]
     }
 
-    /// Everything left in the packet, sliced without copying.
+    /// Everything left in the packet, borrowed from the input.
     #[inline]
-    pub(crate) fn rest_bytes(&mut self) -> Bytes {
-        let b = self.buf.slice(self.pos..self.end);
+    pub(crate) fn rest_ref(&mut self) -> &'a [u8] {
+        let b = self.rest();
         self.pos = self.end;
         b
     }
@@ -385,6 +432,70 @@ impl<'a> Reader<'a> {
         } else {
             Err(DecodeError::malformed(self.pos, "bytes left over after the packet's last field"))
         }
+    }
+}
+
+/// Reads fields of one packet held in a [`Bytes`]: a [`SliceReader`] (whose
+/// methods it has through `Deref`) that turns every string and binary field
+/// into a zero-copy slice of the buffer.
+pub(crate) struct Reader<'a> {
+    slice: SliceReader<'a>,
+    buf: &'a Bytes,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `buf[pos..end]`.
+    pub(crate) fn new(buf: &'a Bytes, pos: usize, end: usize) -> Self {
+        Reader { slice: SliceReader::new(buf, pos, end), buf }
+    }
+
+    /// Binary Data: a Two Byte length and that many bytes, sliced without copying.
+    #[inline]
+    pub(crate) fn binary(&mut self) -> Result<Bytes, DecodeError> {
+        let range = self.slice.binary_range()?;
+        Ok(self.buf.slice(range))
+    }
+
+    /// A UTF-8 Encoded String, checked as [`check_string`] says, sliced without copying.
+    #[inline]
+    pub(crate) fn string(&mut self) -> Result<ByteStr, DecodeError> {
+        let at = self.slice.pos;
+        let range = self.slice.binary_range()?;
+        check_string(&self.buf[range.clone()]).map_err(|m| DecodeError::malformed(at, m))?;
+        Ok(ByteStr::from_utf8_checked(self.buf.slice(range)))
+    }
+
+    /// A Topic Name: a UTF-8 Encoded String without wildcard characters,
+    /// checked as [`check_topic_name`] says, sliced without copying.
+    #[inline]
+    pub(crate) fn topic_name(&mut self) -> Result<ByteStr, DecodeError> {
+        let at = self.slice.pos;
+        let range = self.slice.binary_range()?;
+        check_topic_name(&self.buf[range.clone()]).map_err(|m| DecodeError::malformed(at, m))?;
+        Ok(ByteStr::from_utf8_checked(self.buf.slice(range)))
+    }
+
+    /// Everything left in the packet, sliced without copying.
+    #[inline]
+    pub(crate) fn rest_bytes(&mut self) -> Bytes {
+        let b = self.buf.slice(self.slice.pos..self.slice.end);
+        self.slice.pos = self.slice.end;
+        b
+    }
+}
+
+impl<'a> core::ops::Deref for Reader<'a> {
+    type Target = SliceReader<'a>;
+    #[inline]
+    fn deref(&self) -> &SliceReader<'a> {
+        &self.slice
+    }
+}
+
+impl core::ops::DerefMut for Reader<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.slice
     }
 }
 
