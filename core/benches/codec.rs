@@ -759,6 +759,77 @@ fn bench_publish(cr: &mut Criterion) {
             });
         }
         vec.finish();
+
+        // Validated once: ours checks the packet before the loop
+        // (`Publish::encoder`) and the loop only serializes it
+        // (`Encoder::write`, contiguous; `Encoder::write_header` and the
+        // borrowed payload, vectored), as when one message is sent many
+        // times (retransmission, fan-out to many subscribers). Serialization
+        // against serialization: the peers' encoders validate nothing, so
+        // they run exactly as in the groups above.
+        for vectored in [false, true] {
+            let mode = if vectored { "vectored_" } else { "" };
+            let mut g =
+                cr.benchmark_group(format!("publish_encode_{mode}checked_once_{}", c.name()));
+            for (size, label) in SIZES {
+                let payload = payload(size);
+                let Packet::Publish(ours) = ours_publish(c, &payload) else { unreachable!() };
+                let enc = ours.encoder(protocol).unwrap();
+                configure(&mut g, enc.encoded_len());
+                let mut out = BytesMut::with_capacity(enc.encoded_len() * 2);
+                let whole = Packet::Publish(ours.clone()).encode_to_bytes(protocol).unwrap();
+                enc.write_header(&mut out).unwrap();
+                assert_eq!([&out[..], enc.payload()].concat(), &whole[..]);
+                g.bench_function(BenchmarkId::new(OURS, label), |b| {
+                    b.iter(|| {
+                        out.clear();
+                        let enc = black_box(&enc);
+                        if vectored {
+                            enc.write_header(&mut out).unwrap();
+                            black_box([IoSlice::new(&out), IoSlice::new(enc.payload())]);
+                        } else {
+                            enc.write(&mut out).unwrap();
+                            black_box(&out);
+                        }
+                    })
+                });
+                if c.v5 {
+                    let p5 = r5_publish(c, &payload);
+                    g.bench_function(BenchmarkId::new(RUMQTTC, label), |b| {
+                        b.iter(|| {
+                            out.clear();
+                            black_box(&p5).write(&mut out).unwrap();
+                            black_box(&out);
+                        })
+                    });
+                } else {
+                    let p4 = r4_publish(c, &payload);
+                    g.bench_function(BenchmarkId::new(RUMQTTC, label), |b| {
+                        b.iter(|| {
+                            out.clear();
+                            black_box(&p4).write(&mut out).unwrap();
+                            black_box(&out);
+                        })
+                    });
+                }
+                let pm = mpc_publish(c, &payload);
+                g.bench_function(BenchmarkId::new(MPC, label), |b| {
+                    b.iter(|| {
+                        if vectored {
+                            match black_box(&pm) {
+                                MpcPublish::V3(p) => black_box(p.to_buffers()).len(),
+                                MpcPublish::V5(p) => black_box(p.to_buffers()).len(),
+                            }
+                        } else {
+                            out.clear();
+                            mpc_encode_publish(black_box(&pm), &mut out);
+                            black_box(&out).len()
+                        }
+                    })
+                });
+            }
+            g.finish();
+        }
     }
 }
 

@@ -52,6 +52,18 @@ fn check_roundtrip(protocol: Protocol, p: &Packet) -> Result<(), TestCaseError> 
         prop_assert_eq!(decoded.properties.fields().is_none(), decoded.properties.is_empty());
     }
 
+    // Validated once by `encoder`, then written as header + payload: the
+    // same bytes; a buffer one byte short of the header gets nothing.
+    let enc = p.encoder(protocol).map_err(|e| fail("encoder", e))?;
+    let mut parts = Vec::new();
+    let h = enc.write_header(&mut parts).map_err(|e| fail("write_header", e))?;
+    prop_assert_eq!(h, parts.len());
+    let mut short = vec![0u8; h - 1];
+    prop_assert!(enc.write_header(&mut &mut short[..]).is_err());
+    prop_assert!(short.iter().all(|&b| b == 0), "write_header wrote into a short buffer");
+    parts.extend_from_slice(enc.payload());
+    prop_assert_eq!(&parts[..], &bytes[..]);
+
     // encode(decode(b)) == b.
     let again = back.encode_to_bytes(protocol).map_err(|e| fail("re-encode", e))?;
     prop_assert_eq!(&again, &bytes);

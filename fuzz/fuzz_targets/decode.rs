@@ -1,12 +1,13 @@
 //! `decode` never panics, whatever the bytes, protocol and maximum packet size;
 //! a packet it accepts encodes and decodes back to itself, every proper prefix
-//! of it is incomplete, and the packet alone decodes the same.
+//! of it is incomplete, and the packet alone decodes the same. `decode_view`
+//! agrees with `decode` on every input.
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use mqtt_engine::codec::decode;
-use mqtt_engine_fuzz::{check_reencode, Selector};
+use mqtt_engine_fuzz::{check_reencode, check_view, Selector};
 
 fuzz_target!(|data: &[u8]| {
     let Some((sel, body)) = Selector::split(data) else {
@@ -14,7 +15,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let max = sel.max_packet_size();
     let buf = Bytes::copy_from_slice(body);
-    match decode(sel.protocol, &buf, max) {
+    let owned = decode(sel.protocol, &buf, max);
+    check_view(sel.protocol, body, max, &owned);
+    match owned {
         Ok(Some((packet, used))) => {
             assert!(used > 0 && used <= body.len(), "used {used} of {}", body.len());
             assert!(used as u64 <= u64::from(max), "accepted {used} bytes above max {max}");

@@ -12,7 +12,9 @@
 //! (n = 0: no size limit, no splitting quirks); see scripts/fuzz-seed.py.
 
 use bytes::Bytes;
-use mqtt_engine::codec::{decode, DecodeError, Decoder, Packet, Properties, Protocol, ReasonCode};
+use mqtt_engine::codec::{
+    decode, decode_view, DecodeError, Decoder, Packet, PacketView, Properties, Protocol, ReasonCode,
+};
 
 /// The first byte of a fuzz input.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +45,34 @@ impl Selector {
                 (p - u64::from(k & 1)).min(u64::from(u32::MAX)) as u32
             }
         }
+    }
+}
+
+/// The borrowed decoder gives what the owned one gave for the same bytes:
+/// the same packet and length (a PUBLISH as a view whose owned copy is equal
+/// and whose topic and payload lie inside `bytes`), the same "incomplete",
+/// or the same error with its offset and message.
+pub fn check_view(
+    protocol: Protocol,
+    bytes: &[u8],
+    max: u32,
+    owned: &Result<Option<(Packet, usize)>, DecodeError>,
+) {
+    let view = decode_view(protocol, bytes, max);
+    match (owned, &view) {
+        (Ok(Some((Packet::Publish(p), n))), Ok(Some((PacketView::Publish(w), m)))) => {
+            assert_eq!(n, m, "decode_view took another length");
+            assert_eq!(&w.to_publish(), p, "decode_view read another PUBLISH");
+            let inside = |s: &[u8]| s.is_empty() || bytes.as_ptr_range().contains(&s.as_ptr());
+            assert!(inside(w.topic.as_bytes()) && inside(w.payload), "decode_view copied");
+        }
+        (Ok(Some((p, n))), Ok(Some((PacketView::Other(q), m)))) => {
+            assert_eq!((p, n), (q, m), "decode_view read another packet");
+            assert!(!matches!(p, Packet::Publish(_)), "a PUBLISH came out of decode_view owned");
+        }
+        (Ok(None), Ok(None)) => {}
+        (Err(a), Err(b)) => assert_eq!(a, b, "decode_view refused with another error"),
+        _ => panic!("decode gave {owned:?}, decode_view gave {view:?}"),
     }
 }
 

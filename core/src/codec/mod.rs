@@ -5,6 +5,9 @@
 //!   proxies and test tools alike.
 //! - [`decode`] reads one packet from a [`Bytes`] buffer without copying:
 //!   strings, binary fields and payloads are slices of the input.
+//! - [`decode_view`] reads a PUBLISH in place as a [`PublishView`] that
+//!   borrows the input: the same checks, no reference counts, no allocation
+//!   (other packets come out owned).
 //! - [`Decoder`] frames a byte stream that arrives in arbitrary chunks, and
 //!   refuses a packet whose Remaining Length exceeds its limit from the fixed
 //!   header alone.
@@ -383,6 +386,10 @@ impl Packet {
     ///
     /// A CONNECT is written with the protocol level of its own `protocol` field.
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
+        if let Packet::Publish(p) = self {
+            // The traffic: straight to the PUBLISH writer.
+            return p.encode(protocol, out);
+        }
         self.encoder(protocol)?.write(out)
     }
 
@@ -687,8 +694,14 @@ impl Publish {
 
     /// Encodes this PUBLISH exactly as [`Packet::encode`] would, without first
     /// moving it into a [`Packet`]. Returns the bytes written.
+    #[inline]
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
-        self.encoder(protocol)?.write(out)
+        let layout = self.checked_layout(protocol)?;
+        let total = layout.total();
+        check_room(out, total)?;
+        self.write_header(protocol, layout, true, out);
+        out.put_slice(&self.payload);
+        Ok(total)
     }
 
     /// [`Packet::encoder`] for this PUBLISH, without first moving it into a
@@ -763,6 +776,32 @@ impl Encoder<'_> {
         check_room(out, self.total)?;
         self.write_unchecked(out);
         Ok(self.total)
+    }
+
+    /// Writes everything but a PUBLISH's payload, without validating again:
+    /// what [`Publish::encode_header`] writes, for vectored writes of a
+    /// packet validated once and sent many times (retransmission, fan-out to
+    /// many subscribers). The packet on the wire is these bytes followed by
+    /// [`Encoder::payload`]. For any other packet this writes the whole
+    /// packet and the payload is empty. Returns the bytes written; nothing is
+    /// written if `out` has no room for them all.
+    pub fn write_header<B: BufMut>(&self, out: &mut B) -> Result<usize, EncodeError> {
+        let header = self.total - self.payload().len();
+        check_room(out, header)?;
+        match self.source {
+            Source::Publish(p, layout) => p.write_header(self.protocol, layout, true, out),
+            Source::Packet(..) => self.write_unchecked(out),
+        }
+        Ok(header)
+    }
+
+    /// The bytes that follow [`Encoder::write_header`]'s on the wire: a
+    /// PUBLISH's payload, borrowed from the packet; empty for other packets.
+    pub fn payload(&self) -> &[u8] {
+        match self.source {
+            Source::Publish(p, _) => &p.payload,
+            Source::Packet(..) => &[],
+        }
     }
 
     /// Writes the packet to `out`, which has room for it.

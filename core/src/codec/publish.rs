@@ -185,9 +185,50 @@ impl Publish {
 
     /// Writes everything before the payload: fixed header (unless
     /// `fixed_header` is false), Topic Name, Packet Identifier, properties.
-    /// Fixed-size parts are assembled on the stack so that each becomes one
-    /// `put_slice`.
+    ///
+    /// A header with properties of up to [`STACK_HEADER`] bytes (nearly all
+    /// of them) is assembled in a stack array and handed to `out` in one
+    /// `put_slice`: writing into a `&mut [u8]` inlines to plain stores, while
+    /// each small write into a `BytesMut` is a call with its own capacity
+    /// check and `memcpy` (a 5.0 PUBLISH with six properties made about 25
+    /// of them; assembled, its header is written in 40% of the time). A
+    /// header without properties is three writes at most and goes straight
+    /// to `out`: zeroing and copying the array would cost more.
     pub(crate) fn write_header<B: BufMut>(
+        &self,
+        protocol: Protocol,
+        layout: Layout,
+        fixed_header: bool,
+        out: &mut B,
+    ) {
+        if layout.props > 0 && layout.total() - self.payload.len() <= STACK_HEADER {
+            self.write_header_stacked(protocol, layout, fixed_header, out);
+        } else {
+            self.write_header_parts(protocol, layout, fixed_header, out);
+        }
+    }
+
+    /// [`Publish::write_header`] through a stack array. Kept out of line so
+    /// that the common header without properties stays small and inlined.
+    #[inline(never)]
+    fn write_header_stacked<B: BufMut>(
+        &self,
+        protocol: Protocol,
+        layout: Layout,
+        fixed_header: bool,
+        out: &mut B,
+    ) {
+        let mut stack = [0u8; STACK_HEADER];
+        let mut rest = &mut stack[..];
+        self.write_header_parts(protocol, layout, fixed_header, &mut rest);
+        let written = STACK_HEADER - rest.len();
+        out.put_slice(&stack[..written]);
+    }
+
+    /// [`Publish::write_header`]'s bytes, written part by part. Fixed-size
+    /// parts are assembled on the stack so that each becomes one `put_slice`.
+    #[inline]
+    fn write_header_parts<B: BufMut>(
         &self,
         protocol: Protocol,
         layout: Layout,
@@ -224,6 +265,10 @@ impl Publish {
         }
     }
 }
+
+/// The longest PUBLISH header (all but the payload) that
+/// [`Publish::write_header`] assembles on the stack before writing it out.
+const STACK_HEADER: usize = 256;
 
 /// The lengths of one PUBLISH encoding, measured once and used to write it.
 #[derive(Clone, Copy, Debug)]
