@@ -18,7 +18,7 @@ use super::properties::{
     self, Context, CONTENT_TYPE, CORRELATION_DATA, MESSAGE_EXPIRY_INTERVAL,
     PAYLOAD_FORMAT_INDICATOR, RESPONSE_TOPIC, SUBSCRIPTION_IDENTIFIER, TOPIC_ALIAS, USER_PROPERTY,
 };
-use super::wire::{FixedHeader, SliceReader};
+use super::wire::{self, FixedHeader, SliceReader};
 use super::{ByteStr, DecodeError, Packet, Properties, Protocol, Publish, QoS, ReasonCode};
 use bytes::Bytes;
 
@@ -135,7 +135,7 @@ impl<'a> PublishView<'a> {
         }
         let topic_at = r.offset();
         // [MQTT-3.3.2-2]: no wildcards, checked with the string rules.
-        let topic = r.topic_name_ref()?;
+        let topic = r.topic_name_str()?;
         let packet_id = if qos == QoS::AtMostOnce { None } else { Some(r.packet_id()?) };
         let (properties, topic_alias) = match protocol {
             Protocol::V5 => check_properties(r)?,
@@ -161,7 +161,7 @@ impl<'a> PublishView<'a> {
             dup,
             qos,
             retain: flags & 1 != 0,
-            topic: utf8(topic),
+            topic,
             packet_id,
             payload: r.rest_ref(),
             properties,
@@ -169,16 +169,19 @@ impl<'a> PublishView<'a> {
     }
 
     /// The properties, in wire order. Empty in MQTT 3.1.1.
+    #[inline]
     pub fn properties(&self) -> PublishProperties<'a> {
         PublishProperties { rest: self.properties }
     }
 
     /// The property list as it is on the wire, after its Property Length.
+    #[inline]
     pub fn properties_bytes(&self) -> &'a [u8] {
         self.properties
     }
 
     /// Payload Format Indicator, if present.
+    #[inline]
     pub fn payload_format_indicator(&self) -> Option<u8> {
         self.properties().find_map(|p| match p {
             PublishProperty::PayloadFormatIndicator(v) => Some(v),
@@ -187,6 +190,7 @@ impl<'a> PublishView<'a> {
     }
 
     /// Message Expiry Interval in seconds, if present.
+    #[inline]
     pub fn message_expiry_interval(&self) -> Option<u32> {
         self.properties().find_map(|p| match p {
             PublishProperty::MessageExpiryInterval(v) => Some(v),
@@ -195,6 +199,7 @@ impl<'a> PublishView<'a> {
     }
 
     /// Content Type, if present.
+    #[inline]
     pub fn content_type(&self) -> Option<&'a str> {
         self.properties().find_map(|p| match p {
             PublishProperty::ContentType(v) => Some(v),
@@ -203,6 +208,7 @@ impl<'a> PublishView<'a> {
     }
 
     /// Response Topic, if present.
+    #[inline]
     pub fn response_topic(&self) -> Option<&'a str> {
         self.properties().find_map(|p| match p {
             PublishProperty::ResponseTopic(v) => Some(v),
@@ -211,6 +217,7 @@ impl<'a> PublishView<'a> {
     }
 
     /// Correlation Data, if present.
+    #[inline]
     pub fn correlation_data(&self) -> Option<&'a [u8]> {
         self.properties().find_map(|p| match p {
             PublishProperty::CorrelationData(v) => Some(v),
@@ -219,6 +226,7 @@ impl<'a> PublishView<'a> {
     }
 
     /// Topic Alias, if present.
+    #[inline]
     pub fn topic_alias(&self) -> Option<u16> {
         self.properties().find_map(|p| match p {
             PublishProperty::TopicAlias(v) => Some(v),
@@ -227,6 +235,7 @@ impl<'a> PublishView<'a> {
     }
 
     /// The Subscription Identifiers, in wire order.
+    #[inline]
     pub fn subscription_identifiers(&self) -> impl Iterator<Item = u32> + 'a {
         self.properties().filter_map(|p| match p {
             PublishProperty::SubscriptionIdentifier(v) => Some(v),
@@ -235,6 +244,7 @@ impl<'a> PublishView<'a> {
     }
 
     /// The User Properties, in wire order, duplicates kept.
+    #[inline]
     pub fn user_properties(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.properties().filter_map(|p| match p {
             PublishProperty::UserProperty(k, v) => Some((k, v)),
@@ -282,6 +292,7 @@ impl<'a> PublishView<'a> {
 /// Bytes the decoder has checked to be UTF-8, as a `str`. The crate has no
 /// `unsafe`, so this validates again; for the ASCII strings of most topics
 /// that is one fast pass.
+#[inline]
 fn utf8(b: &[u8]) -> &str {
     core::str::from_utf8(b).unwrap_or_default()
 }
@@ -367,38 +378,61 @@ fn check_properties<'a>(r: &mut SliceReader<'a>) -> Result<(&'a [u8], Option<u16
 impl<'a> Iterator for PublishProperties<'a> {
     type Item = PublishProperty<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<PublishProperty<'a>> {
-        // The list was validated by `check_properties`: every read below
-        // succeeds. Should one not, the iteration ends instead of panicking.
-        let mut r = SliceReader::new(self.rest, 0, self.rest.len());
-        if r.remaining() == 0 {
-            return None;
-        }
-        let item = (|| {
-            Ok::<_, DecodeError>(match r.u8()? {
-                PAYLOAD_FORMAT_INDICATOR => PublishProperty::PayloadFormatIndicator(r.u8()?),
-                MESSAGE_EXPIRY_INTERVAL => PublishProperty::MessageExpiryInterval(r.u32()?),
-                CONTENT_TYPE => PublishProperty::ContentType(utf8(r.binary_ref()?)),
-                RESPONSE_TOPIC => PublishProperty::ResponseTopic(utf8(r.binary_ref()?)),
-                CORRELATION_DATA => PublishProperty::CorrelationData(r.binary_ref()?),
-                SUBSCRIPTION_IDENTIFIER => PublishProperty::SubscriptionIdentifier(r.vbi()?),
-                TOPIC_ALIAS => PublishProperty::TopicAlias(r.u16()?),
-                USER_PROPERTY => {
-                    let k = utf8(r.binary_ref()?);
-                    PublishProperty::UserProperty(k, utf8(r.binary_ref()?))
-                }
-                _ => return Err(DecodeError::malformed(0, "unknown property identifier")),
-            })
-        })();
+        // The list was validated by `check_properties`, so it is read here
+        // without error reporting. Should a read fail all the same, the
+        // iteration ends instead of panicking.
+        let (&id, rest) = self.rest.split_first()?;
+        let item = match id {
+            PAYLOAD_FORMAT_INDICATOR => {
+                take::<1>(rest).map(|(v, r)| (PublishProperty::PayloadFormatIndicator(v[0]), r))
+            }
+            MESSAGE_EXPIRY_INTERVAL => take::<4>(rest)
+                .map(|(v, r)| (PublishProperty::MessageExpiryInterval(u32::from_be_bytes(v)), r)),
+            CONTENT_TYPE => string(rest).map(|(v, r)| (PublishProperty::ContentType(v), r)),
+            RESPONSE_TOPIC => string(rest).map(|(v, r)| (PublishProperty::ResponseTopic(v), r)),
+            CORRELATION_DATA => binary(rest).map(|(v, r)| (PublishProperty::CorrelationData(v), r)),
+            SUBSCRIPTION_IDENTIFIER => match wire::vbi(rest) {
+                Ok((r, v)) => Some((PublishProperty::SubscriptionIdentifier(v), r)),
+                Err(_) => None,
+            },
+            TOPIC_ALIAS => take::<2>(rest)
+                .map(|(v, r)| (PublishProperty::TopicAlias(u16::from_be_bytes(v)), r)),
+            USER_PROPERTY => string(rest).and_then(|(k, r)| {
+                string(r).map(|(v, r)| (PublishProperty::UserProperty(k, v), r))
+            }),
+            _ => None,
+        };
         match item {
-            Ok(p) => {
-                self.rest = &self.rest[r.offset()..];
+            Some((p, rest)) => {
+                self.rest = rest;
                 Some(p)
             }
-            Err(_) => {
+            None => {
                 self.rest = &[];
                 None
             }
         }
     }
+}
+
+/// `N` bytes from the front of a validated property list, and the rest.
+#[inline]
+fn take<const N: usize>(b: &[u8]) -> Option<([u8; N], &[u8])> {
+    b.split_first_chunk::<N>().map(|(v, r)| (*v, r))
+}
+
+/// Binary Data from the front of a validated property list, and the rest.
+#[inline]
+fn binary(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, r) = take::<2>(b)?;
+    let len = usize::from(u16::from_be_bytes(len));
+    (len <= r.len()).then(|| r.split_at(len))
+}
+
+/// A UTF-8 Encoded String from the front of a validated property list, and the rest.
+#[inline]
+fn string(b: &[u8]) -> Option<(&str, &[u8])> {
+    binary(b).map(|(s, r)| (utf8(s), r))
 }

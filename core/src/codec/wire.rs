@@ -399,21 +399,24 @@ impl<'a> SliceReader<'a> {
         Ok(b)
     }
 
-    /// A Topic Name, checked as [`check_topic_name`] says; its bytes, borrowed
-    /// from the input.
-    #[inline]
-    pub(crate) fn topic_name_ref(&mut self) -> Result<&'a [u8], DecodeError> {
-        let at = self.pos;
-        let range = self.binary_range()?;
-        let b = &self.data[range];
-        check_topic_name(b).map_err(|m| DecodeError::malformed(at, m))?;
-        Ok(b)
-    }
-
     /// `data[from..to]`, for a stretch already read.
     #[inline]
     pub(crate) fn bytes(&self, from: usize, to: usize) -> &'a [u8] {
         &self.data[from..to]
+    }
+
+    /// A Topic Name, checked as [`check_topic_name`] says, borrowed from the
+    /// input as a `str`. The UTF-8 validation that makes the `str` is that
+    /// check itself, so the bytes are not also scanned for non-ASCII ones;
+    /// the checks and their order are those of [`check_topic_name`].
+    #[inline]
+    pub(crate) fn topic_name_str(&mut self) -> Result<&'a str, DecodeError> {
+        let at = self.pos;
+        let range = self.binary_range()?;
+        let s = core::str::from_utf8(&self.data[range])
+            .map_err(|_| DecodeError::malformed(at, "string is not well-formed UTF-8"))?;
+        check_utf8_topic_name(s.as_bytes()).map_err(|m| DecodeError::malformed(at, m))?;
+        Ok(s)
     }
 
     /// Everything left in the packet, borrowed from the input.
