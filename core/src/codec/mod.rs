@@ -214,6 +214,24 @@ pub fn decode(
     buf: &Bytes,
     max_packet_size: u32,
 ) -> Result<Option<(Packet, usize)>, DecodeError> {
+    let Some((header, total)) = frame(buf, max_packet_size)? else {
+        return Ok(None);
+    };
+    if header.first_byte >> 4 == 3 {
+        return decode_publish(protocol, header, buf, total);
+    }
+    let packet = decode_body(protocol, header, buf, total)?;
+    Ok(Some((packet, total)))
+}
+
+/// The framing of [`decode`] and [`decode_view`]: the fixed header and the
+/// packet's total length once `buf` holds the whole packet, `None` before;
+/// Packet too large (0x95) from the fixed header alone.
+#[inline]
+pub(crate) fn frame(
+    buf: &[u8],
+    max_packet_size: u32,
+) -> Result<Option<(FixedHeader, usize)>, DecodeError> {
     let Some(header) = FixedHeader::parse(buf)? else {
         return Ok(None);
     };
@@ -228,11 +246,7 @@ pub fn decode(
     if buf.len() < total {
         return Ok(None);
     }
-    if header.first_byte >> 4 == 3 {
-        return decode_publish(protocol, header, buf, total);
-    }
-    let packet = decode_body(protocol, header, buf, total)?;
-    Ok(Some((packet, total)))
+    Ok(Some((header, total)))
 }
 
 /// PUBLISH, the packet that carries the traffic, read in place into the value

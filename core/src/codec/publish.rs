@@ -72,13 +72,7 @@ impl Publish {
         protocol: Protocol,
         flags: u8,
     ) -> Result<(), DecodeError> {
-        let qos =
-            QoS::from_u8((flags >> 1) & 3).ok_or(DecodeError::malformed(0, "PUBLISH QoS is 3"))?; // [MQTT-3.3.1-4]
-        let dup = flags & 0x08 != 0;
-        if dup && qos == QoS::AtMostOnce {
-            return Err(DecodeError::malformed(0, "DUP set on a QoS 0 PUBLISH"));
-            // [MQTT-3.3.1-2]
-        }
+        let (qos, dup) = read_flags(flags)?;
         let topic_at = r.offset();
         // [MQTT-3.3.2-2]: no wildcards, checked in the same pass as the string rules.
         let topic = r.topic_name()?;
@@ -87,20 +81,7 @@ impl Publish {
             self.properties = Properties::read(r, Context::Publish)?;
         }
         if topic.is_empty() {
-            match protocol {
-                // [MQTT-4.7.3-1]
-                Protocol::V311 => {
-                    return Err(DecodeError::malformed(topic_at, "topic name is empty"))
-                }
-                // 5.0 §3.3.2.1: an empty Topic Name needs a Topic Alias.
-                Protocol::V5 if self.properties.topic_alias.is_none() => {
-                    return Err(DecodeError::protocol(
-                        topic_at,
-                        "topic name is empty and no Topic Alias is given",
-                    ))
-                }
-                Protocol::V5 => {}
-            }
+            check_empty_topic(protocol, self.properties.topic_alias.is_some(), topic_at)?;
         }
         self.dup = dup;
         self.qos = qos;
@@ -263,6 +244,39 @@ impl Publish {
         if protocol == Protocol::V5 && layout.props > 0 {
             self.properties.write_fields(out);
         }
+    }
+}
+
+/// QoS and DUP from a PUBLISH's fixed-header flags, for both decoders.
+#[inline]
+pub(crate) fn read_flags(flags: u8) -> Result<(QoS, bool), DecodeError> {
+    // [MQTT-3.3.1-4]
+    let qos =
+        QoS::from_u8((flags >> 1) & 3).ok_or(DecodeError::malformed(0, "PUBLISH QoS is 3"))?;
+    let dup = flags & 0x08 != 0;
+    if dup && qos == QoS::AtMostOnce {
+        // [MQTT-3.3.1-2]
+        return Err(DecodeError::malformed(0, "DUP set on a QoS 0 PUBLISH"));
+    }
+    Ok((qos, dup))
+}
+
+/// The rule for an empty Topic Name, whose field starts at `topic_at`, for
+/// both decoders.
+#[inline]
+pub(crate) fn check_empty_topic(
+    protocol: Protocol,
+    has_alias: bool,
+    topic_at: usize,
+) -> Result<(), DecodeError> {
+    match protocol {
+        // [MQTT-4.7.3-1]
+        Protocol::V311 => Err(DecodeError::malformed(topic_at, "topic name is empty")),
+        // 5.0 §3.3.2.1: an empty Topic Name needs a Topic Alias.
+        Protocol::V5 if !has_alias => {
+            Err(DecodeError::protocol(topic_at, "topic name is empty and no Topic Alias is given"))
+        }
+        Protocol::V5 => Ok(()),
     }
 }
 

@@ -18,8 +18,9 @@ use super::properties::{
     self, Context, CONTENT_TYPE, CORRELATION_DATA, MESSAGE_EXPIRY_INTERVAL,
     PAYLOAD_FORMAT_INDICATOR, RESPONSE_TOPIC, SUBSCRIPTION_IDENTIFIER, TOPIC_ALIAS, USER_PROPERTY,
 };
-use super::wire::{self, FixedHeader, SliceReader};
-use super::{ByteStr, DecodeError, Packet, Properties, Protocol, Publish, QoS, ReasonCode};
+use super::publish;
+use super::wire::{self, SliceReader};
+use super::{ByteStr, DecodeError, Packet, Properties, Protocol, Publish, QoS};
 use bytes::Bytes;
 
 /// One packet decoded by [`decode_view`]: a PUBLISH borrowed from the input,
@@ -96,20 +97,9 @@ pub fn decode_view(
     buf: &[u8],
     max_packet_size: u32,
 ) -> Result<Option<(PacketView<'_>, usize)>, DecodeError> {
-    let Some(header) = FixedHeader::parse(buf)? else {
+    let Some((header, total)) = super::frame(buf, max_packet_size)? else {
         return Ok(None);
     };
-    let total = header.packet_length();
-    if total > max_packet_size as usize {
-        return Err(DecodeError::new(
-            ReasonCode::PACKET_TOO_LARGE,
-            0,
-            "packet is larger than the maximum packet size",
-        ));
-    }
-    if buf.len() < total {
-        return Ok(None);
-    }
     if header.first_byte >> 4 != 3 {
         let owned = Bytes::copy_from_slice(&buf[..total]);
         return Ok(super::decode(protocol, &owned, max_packet_size)?
@@ -126,13 +116,7 @@ impl<'a> PublishView<'a> {
     /// codes, offsets and messages (a test holds the two decoders together).
     #[inline]
     fn read(r: &mut SliceReader<'a>, protocol: Protocol, flags: u8) -> Result<Self, DecodeError> {
-        let qos =
-            QoS::from_u8((flags >> 1) & 3).ok_or(DecodeError::malformed(0, "PUBLISH QoS is 3"))?; // [MQTT-3.3.1-4]
-        let dup = flags & 0x08 != 0;
-        if dup && qos == QoS::AtMostOnce {
-            // [MQTT-3.3.1-2]
-            return Err(DecodeError::malformed(0, "DUP set on a QoS 0 PUBLISH"));
-        }
+        let (qos, dup) = publish::read_flags(flags)?;
         let topic_at = r.offset();
         // [MQTT-3.3.2-2]: no wildcards, checked with the string rules.
         let topic = r.topic_name_str()?;
@@ -142,20 +126,7 @@ impl<'a> PublishView<'a> {
             Protocol::V311 => (&[][..], None),
         };
         if topic.is_empty() {
-            match protocol {
-                // [MQTT-4.7.3-1]
-                Protocol::V311 => {
-                    return Err(DecodeError::malformed(topic_at, "topic name is empty"))
-                }
-                // 5.0 §3.3.2.1: an empty Topic Name needs a Topic Alias.
-                Protocol::V5 if topic_alias.is_none() => {
-                    return Err(DecodeError::protocol(
-                        topic_at,
-                        "topic name is empty and no Topic Alias is given",
-                    ))
-                }
-                Protocol::V5 => {}
-            }
+            publish::check_empty_topic(protocol, topic_alias.is_some(), topic_at)?;
         }
         Ok(PublishView {
             dup,

@@ -28,6 +28,7 @@ impl<'a> ParseError<&'a [u8]> for Fault {
 /// A Variable Byte Integer: at most four bytes and, as [MQTT-1.5.5-1] demands,
 /// in the fewest bytes that hold the value. Streaming: input that ends inside
 /// the integer is `Incomplete`.
+#[inline]
 pub(crate) fn vbi(input: &[u8]) -> IResult<&[u8], u32, Fault> {
     let mut value: u32 = 0;
     for (i, &b) in input.iter().enumerate().take(4) {
@@ -261,6 +262,7 @@ impl FixedHeader {
 
     /// Parses a fixed header from the start of `input`. `Ok(None)` when `input`
     /// ends before the header does.
+    #[inline]
     pub fn parse(input: &[u8]) -> Result<Option<FixedHeader>, DecodeError> {
         let Some((&first_byte, rest)) = input.split_first() else {
             return Ok(None);
