@@ -28,6 +28,11 @@
 //!   `to_continuous_buffer()` returns a new `Vec` each time instead).
 //!   mqtt-engine goes through its only public path, `Packet::encode`, which
 //!   validates the packet and computes its exact length first.
+//! - Two more modes for PUBLISH have no peer counterpart, so the peers' usual
+//!   calls stand in: the borrowed decode (`decode_view`, every property then
+//!   read once) and encoding a packet validated before the loop
+//!   (`Encoder::write`, `Encoder::write_header`), serialization against the
+//!   peers' serialization, which validates nothing.
 //! - Before timing, every peer's decode of the shared input is checked field
 //!   by field, and every peer's encoding is decoded by mqtt-engine and
 //!   compared with mqtt-engine's own packet, so all three do the same job.
