@@ -66,6 +66,21 @@ pub fn config(cases: u32) -> Config {
     Config { cases, failure_persistence: None, max_shrink_iters: 4096, ..Config::default() }
 }
 
+/// Runs `check` on `bytes` for both protocol versions, each with no size
+/// limit and then ever tighter maximum packet sizes, stopping at the first
+/// failure: how the decode tests feed one input everywhere.
+pub fn for_each_protocol_and_limit(
+    bytes: &[u8],
+    mut check: impl FnMut(Protocol, &[u8], u32) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError> {
+    for protocol in [Protocol::V311, Protocol::V5] {
+        for max in [u32::MAX, 64, 8, 2] {
+            check(protocol, bytes, max)?;
+        }
+    }
+    Ok(())
+}
+
 /// Both protocol versions.
 pub fn protocol() -> impl Strategy<Value = Protocol> {
     prop_oneof![Just(Protocol::V311), Just(Protocol::V5)]
