@@ -15,7 +15,8 @@ use mqtt_engine::{Bytes, QoS, ReasonCode};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use strategies::{
-    any_packet, config, for_each_protocol_and_limit, packet, sheddable_properties, vbi,
+    any_packet, apply_edits, config, for_each_protocol_and_limit, packet, packet_edits,
+    sheddable_properties, vbi,
 };
 
 /// The codes a decode error may carry.
@@ -289,21 +290,11 @@ proptest! {
     #[test]
     fn mutated_packets_never_panic(
         (protocol, p) in any_packet(),
-        edits in vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..4),
+        edits in packet_edits(1),
         fix_length in any::<bool>(),
     ) {
         let mut bytes = p.encode_to_vec(protocol).map_err(|e| fail("encode", e))?;
-        for (at, value, kind) in edits {
-            let i = at.index(bytes.len());
-            match kind {
-                0 | 1 => bytes[i] = value,
-                2 => bytes.insert(i, value),
-                _ => { bytes.remove(i); }
-            }
-            if bytes.is_empty() {
-                bytes.push(value);
-            }
-        }
+        apply_edits(&mut bytes, &edits);
         if fix_length && bytes.len() > 1 {
             // Rewrite the Remaining Length to match what is left, keeping the first byte.
             let first = bytes[0];

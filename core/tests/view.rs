@@ -16,7 +16,10 @@ use mqtt_engine::codec::{
 use mqtt_engine::{Bytes, ReasonCode};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use strategies::{any_packet, config, for_each_protocol_and_limit, protocol, publish, vbi};
+use strategies::{
+    any_packet, apply_edits, config, for_each_protocol_and_limit, packet_edits, protocol, publish,
+    vbi,
+};
 
 fn fail(what: &str, e: impl std::fmt::Display) -> TestCaseError {
     TestCaseError::fail(format!("{what}: {e}"))
@@ -199,21 +202,11 @@ proptest! {
     #[test]
     fn valid_and_mutated_packets_decode_the_same(
         (protocol, p) in any_packet(),
-        edits in vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 0..4),
+        edits in packet_edits(0),
     ) {
         let mut bytes = p.encode_to_vec(protocol).map_err(|e| fail("encode", e))?;
         check_same(protocol, &bytes, u32::MAX)?;
-        for (at, value, kind) in edits {
-            let i = at.index(bytes.len());
-            match kind {
-                0 | 1 => bytes[i] = value,
-                2 => bytes.insert(i, value),
-                _ => { bytes.remove(i); }
-            }
-            if bytes.is_empty() {
-                bytes.push(value);
-            }
-        }
+        apply_edits(&mut bytes, &edits);
         for_each_protocol_and_limit(&bytes, check_same)?;
     }
 
@@ -223,24 +216,13 @@ proptest! {
     #[test]
     fn mutated_publish_bodies_decode_the_same(
         (protocol, p) in protocol().prop_flat_map(|v| (Just(v), publish(v))),
-        edits in vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..4),
+        edits in packet_edits(1),
     ) {
         let bytes = Packet::Publish(p).encode_to_vec(protocol).map_err(|e| fail("encode", e))?;
         let h = FixedHeader::parse(&bytes).map_err(|e| fail("header", e))?
             .ok_or_else(|| fail("header", "incomplete"))?;
         let mut body = bytes[h.header_length..].to_vec();
-        for (at, value, kind) in edits {
-            if body.is_empty() {
-                body.push(value);
-                continue;
-            }
-            let i = at.index(body.len());
-            match kind {
-                0 | 1 => body[i] = value,
-                2 => body.insert(i, value),
-                _ => { body.remove(i); }
-            }
-        }
+        apply_edits(&mut body, &edits);
         let mut framed = vec![bytes[0]];
         framed.extend(vbi(body.len() as u32));
         framed.extend(body);

@@ -81,6 +81,35 @@ pub fn for_each_protocol_and_limit(
     Ok(())
 }
 
+/// One edit of an encoded packet: where (an index into the bytes as they
+/// are when it applies), the byte, and what to do (0 or 1: overwrite, 2:
+/// insert, 3: remove).
+pub type Edit = (prop::sample::Index, u8, u8);
+
+/// Edits to apply to a valid packet's bytes, `min` to 3 of them.
+pub fn packet_edits(min: usize) -> impl Strategy<Value = Vec<Edit>> {
+    vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), min..4)
+}
+
+/// Applies `edits` in order to `bytes`, which is not empty and never becomes
+/// empty (an edit that empties it is followed by its byte): close enough to
+/// a valid packet to reach the deep checks.
+pub fn apply_edits(bytes: &mut Vec<u8>, edits: &[Edit]) {
+    for &(at, value, kind) in edits {
+        let i = at.index(bytes.len());
+        match kind {
+            0 | 1 => bytes[i] = value,
+            2 => bytes.insert(i, value),
+            _ => {
+                bytes.remove(i);
+            }
+        }
+        if bytes.is_empty() {
+            bytes.push(value);
+        }
+    }
+}
+
 /// Both protocol versions.
 pub fn protocol() -> impl Strategy<Value = Protocol> {
     prop_oneof![Just(Protocol::V311), Just(Protocol::V5)]
