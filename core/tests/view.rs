@@ -115,7 +115,7 @@ fn publish_with_properties(props: &[u8]) -> Vec<u8> {
 #[test]
 fn each_publish_property_rule_is_refused_alike() {
     let cases: [(&str, &[u8], u8); 12] = [
-        ("Payload Format Indicator twice [MQTT-2.2.2-2]", &[0x01, 0, 0x01, 1], 0x82),
+        ("Payload Format Indicator twice (§3.3.2.3.2)", &[0x01, 0, 0x01, 1], 0x82),
         ("Payload Format Indicator 2", &[0x01, 2], 0x82),
         ("Topic Alias 0 [MQTT-3.3.2-8]", &[0x23, 0, 0], 0x82),
         ("Subscription Identifier 0", &[0x0B, 0], 0x82),
