@@ -399,11 +399,8 @@ impl Packet {
     /// Validates the packet and writes it to `out`. Returns the bytes written.
     ///
     /// A CONNECT is written with the protocol level of its own `protocol` field.
+    #[inline]
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
-        if let Packet::Publish(p) = self {
-            // The traffic: straight to the PUBLISH writer.
-            return p.encode(protocol, out);
-        }
         self.encoder(protocol)?.write(out)
     }
 
@@ -422,11 +419,13 @@ impl Packet {
     /// assert_eq!(out, p.encode_to_vec(Protocol::V5)?);
     /// # Ok::<(), mqtt_engine::codec::EncodeError>(())
     /// ```
+    #[inline]
     pub fn encoder(&self, protocol: Protocol) -> Result<Encoder<'_>, EncodeError> {
         self.as_packet_ref().encoder(protocol)
     }
 
     /// The packet borrowed, as a [`PacketRef`].
+    #[inline]
     pub fn as_packet_ref(&self) -> PacketRef<'_> {
         match self {
             Packet::Connect(p) => PacketRef::Connect(p),
@@ -585,6 +584,7 @@ impl<'a> PacketRef<'a> {
     }
 
     /// [`Packet::encoder`] for the borrowed packet.
+    #[inline]
     pub fn encoder(self, protocol: Protocol) -> Result<Encoder<'a>, EncodeError> {
         if let PacketRef::Publish(p) = self {
             // The traffic: measured once and written in few pieces.
@@ -710,16 +710,12 @@ impl Publish {
     /// moving it into a [`Packet`]. Returns the bytes written.
     #[inline]
     pub fn encode<B: BufMut>(&self, protocol: Protocol, out: &mut B) -> Result<usize, EncodeError> {
-        let layout = self.checked_layout(protocol)?;
-        let total = layout.total();
-        check_room(out, total)?;
-        self.write_header(protocol, layout, true, out);
-        out.put_slice(&self.payload);
-        Ok(total)
+        self.encoder(protocol)?.write(out)
     }
 
     /// [`Packet::encoder`] for this PUBLISH, without first moving it into a
     /// [`Packet`].
+    #[inline]
     pub fn encoder(&self, protocol: Protocol) -> Result<Encoder<'_>, EncodeError> {
         let layout = self.checked_layout(protocol)?;
         Ok(Encoder { source: Source::Publish(self, layout), protocol, total: layout.total() })
@@ -786,6 +782,9 @@ impl Encoder<'_> {
 
     /// Writes the packet to `out` without validating it again. Returns the
     /// bytes written; nothing is written if `out` has no room for them all.
+    // Always inlined: `Packet::encode` and `Publish::encode` are this call
+    // on a just-made `Encoder`, and inlined the `Source` match folds away.
+    #[inline(always)]
     pub fn write<B: BufMut>(&self, out: &mut B) -> Result<usize, EncodeError> {
         check_room(out, self.total)?;
         self.write_unchecked(out);
@@ -819,6 +818,7 @@ impl Encoder<'_> {
     }
 
     /// Writes the packet to `out`, which has room for it.
+    #[inline(always)]
     fn write_unchecked<B: BufMut>(&self, out: &mut B) {
         match self.source {
             Source::Publish(p, layout) => {
