@@ -101,9 +101,10 @@ pub fn decode_view(
         return Ok(None);
     };
     if header.first_byte >> 4 != 3 {
+        // Framed and size-checked above: only the body is left to decode.
         let owned = Bytes::copy_from_slice(&buf[..total]);
-        return Ok(super::decode(protocol, &owned, max_packet_size)?
-            .map(|(p, n)| (PacketView::Other(p), n)));
+        let packet = super::decode_body(protocol, header, &owned, total)?;
+        return Ok(Some((PacketView::Other(packet), total)));
     }
     let mut r = SliceReader::new(buf, header.header_length, total);
     let view = PublishView::read(&mut r, protocol, header.first_byte & 0x0F)?;

@@ -390,15 +390,25 @@ impl<'a> SliceReader<'a> {
         Ok(&self.data[range])
     }
 
+    /// Binary Data whose bytes pass `check` (a rule of [`check_string`]'s
+    /// kind, refused as Malformed at the field); gives where they are.
+    #[inline]
+    fn checked_range(
+        &mut self,
+        check: impl FnOnce(&[u8]) -> Result<(), &'static str>,
+    ) -> Result<core::ops::Range<usize>, DecodeError> {
+        let at = self.pos;
+        let range = self.binary_range()?;
+        check(&self.data[range.clone()]).map_err(|m| DecodeError::malformed(at, m))?;
+        Ok(range)
+    }
+
     /// A UTF-8 Encoded String, checked as [`check_string`] says; its bytes,
     /// borrowed from the input.
     #[inline]
     pub(crate) fn string_ref(&mut self) -> Result<&'a [u8], DecodeError> {
-        let at = self.pos;
-        let range = self.binary_range()?;
-        let b = &self.data[range];
-        check_string(b).map_err(|m| DecodeError::malformed(at, m))?;
-        Ok(b)
+        let range = self.checked_range(check_string)?;
+        Ok(&self.data[range])
     }
 
     /// `data[from..to]`, for a stretch already read.
@@ -464,9 +474,7 @@ impl<'a> Reader<'a> {
     /// A UTF-8 Encoded String, checked as [`check_string`] says, sliced without copying.
     #[inline]
     pub(crate) fn string(&mut self) -> Result<ByteStr, DecodeError> {
-        let at = self.slice.pos;
-        let range = self.slice.binary_range()?;
-        check_string(&self.buf[range.clone()]).map_err(|m| DecodeError::malformed(at, m))?;
+        let range = self.slice.checked_range(check_string)?;
         Ok(ByteStr::from_utf8_checked(self.buf.slice(range)))
     }
 
@@ -474,9 +482,7 @@ impl<'a> Reader<'a> {
     /// checked as [`check_topic_name`] says, sliced without copying.
     #[inline]
     pub(crate) fn topic_name(&mut self) -> Result<ByteStr, DecodeError> {
-        let at = self.slice.pos;
-        let range = self.slice.binary_range()?;
-        check_topic_name(&self.buf[range.clone()]).map_err(|m| DecodeError::malformed(at, m))?;
+        let range = self.slice.checked_range(check_topic_name)?;
         Ok(ByteStr::from_utf8_checked(self.buf.slice(range)))
     }
 
