@@ -608,6 +608,74 @@ fn configure(g: &mut BenchmarkGroup<'_, WallTime>, wire_len: usize) {
     g.throughput(Throughput::Bytes(wire_len as u64));
 }
 
+/// The peers' decodes of one PUBLISH `wire`, as `label` in `g`: rumqttc's
+/// v4 or v5 `read`, mqtt-protocol-core's `parse`.
+fn bench_peer_decodes(g: &mut BenchmarkGroup<'_, WallTime>, c: PubCase, label: &str, wire: &Bytes) {
+    if c.v5 {
+        g.bench_with_input(BenchmarkId::new(RUMQTTC, label), wire, |b, wire| {
+            b.iter(|| r5_read(black_box(wire)))
+        });
+    } else {
+        g.bench_with_input(BenchmarkId::new(RUMQTTC, label), wire, |b, wire| {
+            b.iter(|| r4_read(black_box(wire)))
+        });
+    }
+    let input = MpcInput::new(wire);
+    g.bench_with_input(BenchmarkId::new(MPC, label), &input, |b, input| {
+        b.iter(|| mpc_decode_publish(c.v5, black_box(input)))
+    });
+}
+
+/// The peers' encodes of the PUBLISH of case `c` with `payload`, as `label`
+/// in `g`, into the reused `out`: rumqttc's `write` (it has no vectored
+/// encode), and mqtt-protocol-core's `to_buffers()`, gathered into `out`
+/// unless `vectored`.
+fn bench_peer_encodes(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    c: PubCase,
+    label: &str,
+    payload: &Bytes,
+    out: &mut BytesMut,
+    vectored: bool,
+) {
+    if c.v5 {
+        let p5 = r5_publish(c, payload);
+        g.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p5, |b, p| {
+            b.iter(|| {
+                out.clear();
+                black_box(p).write(out).unwrap();
+                black_box(&*out);
+            })
+        });
+    } else {
+        let p4 = r4_publish(c, payload);
+        g.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p4, |b, p| {
+            b.iter(|| {
+                out.clear();
+                black_box(p).write(out).unwrap();
+                black_box(&*out);
+            })
+        });
+    }
+    let pm = mpc_publish(c, payload);
+    if vectored {
+        g.bench_with_input(BenchmarkId::new(MPC, label), &pm, |b, p| {
+            b.iter(|| match black_box(p) {
+                MpcPublish::V3(p) => black_box(p.to_buffers()).len(),
+                MpcPublish::V5(p) => black_box(p.to_buffers()).len(),
+            })
+        });
+    } else {
+        g.bench_with_input(BenchmarkId::new(MPC, label), &pm, |b, p| {
+            b.iter(|| {
+                out.clear();
+                mpc_encode_publish(black_box(p), out);
+                black_box(&*out);
+            })
+        });
+    }
+}
+
 fn bench_publish(cr: &mut Criterion) {
     let cases = [
         PubCase { v5: false, qos1: false },
@@ -627,19 +695,7 @@ fn bench_publish(cr: &mut Criterion) {
             dec.bench_with_input(BenchmarkId::new(OURS, label), &wire, |b, wire| {
                 b.iter(|| decode(protocol, black_box(wire), u32::MAX))
             });
-            if c.v5 {
-                dec.bench_with_input(BenchmarkId::new(RUMQTTC, label), &wire, |b, wire| {
-                    b.iter(|| r5_read(black_box(wire)))
-                });
-            } else {
-                dec.bench_with_input(BenchmarkId::new(RUMQTTC, label), &wire, |b, wire| {
-                    b.iter(|| r4_read(black_box(wire)))
-                });
-            }
-            let input = MpcInput::new(&wire);
-            dec.bench_with_input(BenchmarkId::new(MPC, label), &input, |b, input| {
-                b.iter(|| mpc_decode_publish(c.v5, black_box(input)))
-            });
+            bench_peer_decodes(&mut dec, c, label, &wire);
         }
         dec.finish();
 
@@ -654,19 +710,7 @@ fn bench_publish(cr: &mut Criterion) {
             bor.bench_with_input(BenchmarkId::new(OURS, label), &wire, |b, wire| {
                 b.iter(|| ours_decode_view(protocol, black_box(&wire[..])))
             });
-            if c.v5 {
-                bor.bench_with_input(BenchmarkId::new(RUMQTTC, label), &wire, |b, wire| {
-                    b.iter(|| r5_read(black_box(wire)))
-                });
-            } else {
-                bor.bench_with_input(BenchmarkId::new(RUMQTTC, label), &wire, |b, wire| {
-                    b.iter(|| r4_read(black_box(wire)))
-                });
-            }
-            let input = MpcInput::new(&wire);
-            bor.bench_with_input(BenchmarkId::new(MPC, label), &input, |b, input| {
-                b.iter(|| mpc_decode_publish(c.v5, black_box(input)))
-            });
+            bench_peer_decodes(&mut bor, c, label, &wire);
         }
         bor.finish();
 
@@ -684,33 +728,7 @@ fn bench_publish(cr: &mut Criterion) {
                     black_box(&out);
                 })
             });
-            if c.v5 {
-                let p5 = r5_publish(c, &payload);
-                enc.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p5, |b, p| {
-                    b.iter(|| {
-                        out.clear();
-                        black_box(p).write(&mut out).unwrap();
-                        black_box(&out);
-                    })
-                });
-            } else {
-                let p4 = r4_publish(c, &payload);
-                enc.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p4, |b, p| {
-                    b.iter(|| {
-                        out.clear();
-                        black_box(p).write(&mut out).unwrap();
-                        black_box(&out);
-                    })
-                });
-            }
-            let pm = mpc_publish(c, &payload);
-            enc.bench_with_input(BenchmarkId::new(MPC, label), &pm, |b, p| {
-                b.iter(|| {
-                    out.clear();
-                    mpc_encode_publish(black_box(p), &mut out);
-                    black_box(&out);
-                })
-            });
+            bench_peer_encodes(&mut enc, c, label, &payload, &mut out, false);
         }
         enc.finish();
 
@@ -736,32 +754,7 @@ fn bench_publish(cr: &mut Criterion) {
                     black_box([IoSlice::new(&out), IoSlice::new(&p.payload)]);
                 })
             });
-            if c.v5 {
-                let p5 = r5_publish(c, &payload);
-                vec.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p5, |b, p| {
-                    b.iter(|| {
-                        out.clear();
-                        black_box(p).write(&mut out).unwrap();
-                        black_box(&out);
-                    })
-                });
-            } else {
-                let p4 = r4_publish(c, &payload);
-                vec.bench_with_input(BenchmarkId::new(RUMQTTC, label), &p4, |b, p| {
-                    b.iter(|| {
-                        out.clear();
-                        black_box(p).write(&mut out).unwrap();
-                        black_box(&out);
-                    })
-                });
-            }
-            let pm = mpc_publish(c, &payload);
-            vec.bench_with_input(BenchmarkId::new(MPC, label), &pm, |b, p| {
-                b.iter(|| match black_box(p) {
-                    MpcPublish::V3(p) => black_box(p.to_buffers()).len(),
-                    MpcPublish::V5(p) => black_box(p.to_buffers()).len(),
-                })
-            });
+            bench_peer_encodes(&mut vec, c, label, &payload, &mut out, true);
         }
         vec.finish();
 
@@ -785,53 +778,25 @@ fn bench_publish(cr: &mut Criterion) {
                 let whole = Packet::Publish(ours.clone()).encode_to_bytes(protocol).unwrap();
                 enc.write_header(&mut out).unwrap();
                 assert_eq!([&out[..], enc.payload()].concat(), &whole[..]);
-                g.bench_function(BenchmarkId::new(OURS, label), |b| {
-                    b.iter(|| {
-                        out.clear();
-                        let enc = black_box(&enc);
-                        if vectored {
-                            enc.write_header(&mut out).unwrap();
-                            black_box([IoSlice::new(&out), IoSlice::new(enc.payload())]);
-                        } else {
-                            enc.write(&mut out).unwrap();
-                            black_box(&out);
-                        }
-                    })
-                });
-                if c.v5 {
-                    let p5 = r5_publish(c, &payload);
-                    g.bench_function(BenchmarkId::new(RUMQTTC, label), |b| {
+                if vectored {
+                    g.bench_function(BenchmarkId::new(OURS, label), |b| {
                         b.iter(|| {
                             out.clear();
-                            black_box(&p5).write(&mut out).unwrap();
-                            black_box(&out);
+                            let enc = black_box(&enc);
+                            enc.write_header(&mut out).unwrap();
+                            black_box([IoSlice::new(&out), IoSlice::new(enc.payload())]);
                         })
                     });
                 } else {
-                    let p4 = r4_publish(c, &payload);
-                    g.bench_function(BenchmarkId::new(RUMQTTC, label), |b| {
+                    g.bench_function(BenchmarkId::new(OURS, label), |b| {
                         b.iter(|| {
                             out.clear();
-                            black_box(&p4).write(&mut out).unwrap();
+                            black_box(&enc).write(&mut out).unwrap();
                             black_box(&out);
                         })
                     });
                 }
-                let pm = mpc_publish(c, &payload);
-                g.bench_function(BenchmarkId::new(MPC, label), |b| {
-                    b.iter(|| {
-                        if vectored {
-                            match black_box(&pm) {
-                                MpcPublish::V3(p) => black_box(p.to_buffers()).len(),
-                                MpcPublish::V5(p) => black_box(p.to_buffers()).len(),
-                            }
-                        } else {
-                            out.clear();
-                            mpc_encode_publish(black_box(&pm), &mut out);
-                            black_box(&out).len()
-                        }
-                    })
-                });
+                bench_peer_encodes(&mut g, c, label, &payload, &mut out, vectored);
             }
             g.finish();
         }
