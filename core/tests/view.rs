@@ -125,7 +125,7 @@ fn each_publish_property_rule_is_refused_alike() {
         ("unknown identifier 0x7F", &[0x7F, 0], 0x81),
         ("Content Type holding U+0000 [MQTT-1.5.4-2]", &[0x03, 0, 1, 0], 0x81),
         ("Content Type not UTF-8 [MQTT-1.5.4-1]", &[0x03, 0, 1, 0xFF], 0x81),
-        ("Correlation Data past the property length", &[0x09, 0, 9, 1], 0x81),
+        ("Correlation Data longer than the packet", &[0x09, 0, 9, 1], 0x81),
         ("User Property with a name and no value", &[0x26, 0, 1, b'k'], 0x81),
     ];
     for (what, props, code) in cases {
