@@ -826,8 +826,7 @@ impl Encoder<'_> {
                 out.put_slice(&p.payload);
             }
             Source::Packet(p, body) => {
-                out.put_u8(p.first_byte());
-                wire::put_vbi(out, body as u32);
+                wire::put_fixed_header(out, p.first_byte(), body as u32);
                 p.write_body(self.protocol, out);
             }
         }

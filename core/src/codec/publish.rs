@@ -206,8 +206,10 @@ impl Publish {
         out.put_slice(&stack[..written]);
     }
 
-    /// [`Publish::write_header`]'s bytes, written part by part. Fixed-size
-    /// parts are assembled on the stack so that each becomes one `put_slice`.
+    /// [`Publish::write_header`]'s bytes, written part by part. The parts
+    /// around the Topic Name are packed in a register and stored at once (see
+    /// [`wire::vbi_word`]), so that each becomes one `put_slice` whose copy
+    /// reads them back without a store-forwarding stall.
     #[inline]
     fn write_header_parts<B: BufMut>(
         &self,
@@ -218,28 +220,29 @@ impl Publish {
     ) {
         let topic = self.topic.as_bytes();
         // First byte, Remaining Length (1 to 4 bytes), topic length.
-        let mut head = [0u8; 7];
-        head[0] = (PacketType::Publish as u8) << 4 | self.flags();
-        let (vbi, n) = wire::vbi_bytes(layout.body as u32);
-        head[1..5].copy_from_slice(&vbi);
-        head[1 + n..3 + n].copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        let (vbi, n) = wire::vbi_word(layout.body as u32);
+        let first = u64::from((PacketType::Publish as u8) << 4 | self.flags());
+        // Big-endian on the wire: swapped, so that `to_le_bytes` lays it out
+        // high byte first.
+        let topic_len = u64::from((topic.len() as u16).swap_bytes());
+        let head = (first | u64::from(vbi) << 8 | topic_len << (8 * (1 + n))).to_le_bytes();
         let from = if fixed_header { 0 } else { 1 + n };
         out.put_slice(&head[from..3 + n]);
         out.put_slice(topic);
         // Packet Identifier, then Property Length (1 to 4 bytes).
-        let mut mid = [0u8; 6];
+        let mut mid = 0u64;
         let mut k = 0;
         if let Some(id) = self.packet_id {
-            mid[..2].copy_from_slice(&id.to_be_bytes());
+            mid = u64::from(id.swap_bytes());
             k = 2;
         }
         if protocol == Protocol::V5 {
-            let (vbi, n) = wire::vbi_bytes(layout.props as u32);
-            mid[k..k + 4].copy_from_slice(&vbi);
+            let (vbi, n) = wire::vbi_word(layout.props as u32);
+            mid |= u64::from(vbi) << (8 * k);
             k += n;
         }
         if k > 0 {
-            out.put_slice(&mid[..k]);
+            out.put_slice(&mid.to_le_bytes()[..k]);
         }
         if protocol == Protocol::V5 && layout.props > 0 {
             self.properties.write_fields(out);

@@ -90,25 +90,23 @@ pub(crate) const fn vbi_len(v: u32) -> usize {
     }
 }
 
-/// `v` as a Variable Byte Integer: its bytes, padded with zeros to 4, and how
-/// many of them it takes. `v` must be at most [`VBI_MAX`].
+/// `v`, at most [`VBI_MAX`], as a Variable Byte Integer: its bytes packed
+/// little-endian into a `u32` (the first byte lowest) and how many there
+/// are. Packed in a register, the bytes reach memory in one store, so a copy
+/// that reads them back gets them forwarded from that store; bytes stored
+/// one by one and read back by a wider load stall until they are written out.
 #[inline]
-pub(crate) fn vbi_bytes(mut v: u32) -> ([u8; 4], usize) {
-    let mut buf = [0u8; 4];
-    let mut n = 0;
-    while n < buf.len() {
-        let mut b = (v & 0x7F) as u8;
-        v >>= 7;
-        if v > 0 {
-            b |= 0x80;
-        }
-        buf[n] = b;
-        n += 1;
-        if v == 0 {
-            break;
-        }
+pub(crate) fn vbi_word(v: u32) -> (u32, usize) {
+    if v < 0x80 {
+        (v, 1)
+    } else if v < 0x4000 {
+        (v & 0x7F | 0x80 | (v >> 7) << 8, 2)
+    } else if v < 0x20_0000 {
+        (v & 0x7F | 0x80 | ((v >> 7) & 0x7F | 0x80) << 8 | (v >> 14) << 16, 3)
+    } else {
+        let low = v & 0x7F | 0x80 | ((v >> 7) & 0x7F | 0x80) << 8;
+        (low | ((v >> 14) & 0x7F | 0x80) << 16 | (v >> 21) << 24, 4)
     }
-    (buf, n)
 }
 
 /// Writes `v` as a Variable Byte Integer. `v` must be at most [`VBI_MAX`].
@@ -116,8 +114,17 @@ pub(crate) fn vbi_bytes(mut v: u32) -> ([u8; 4], usize) {
 /// capacity check.
 #[inline]
 pub(crate) fn put_vbi<B: BufMut>(out: &mut B, v: u32) {
-    let (buf, n) = vbi_bytes(v);
-    out.put_slice(&buf[..n]);
+    let (word, n) = vbi_word(v);
+    out.put_slice(&word.to_le_bytes()[..n]);
+}
+
+/// Writes a fixed header: the first byte, then `remaining` (at most
+/// [`VBI_MAX`]) as a Variable Byte Integer, in one `put_slice` of bytes
+/// packed in a register (see [`vbi_word`]).
+#[inline]
+pub(crate) fn put_fixed_header<B: BufMut>(out: &mut B, first: u8, remaining: u32) {
+    let (word, n) = vbi_word(remaining);
+    out.put_slice(&(u64::from(first) | u64::from(word) << 8).to_le_bytes()[..1 + n]);
 }
 
 /// Writes a Two Byte length followed by the bytes. The caller has checked the
@@ -513,7 +520,25 @@ impl core::ops::DerefMut for Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::{check_string, check_topic_name, check_utf8_string, check_utf8_topic_name};
+    use super::{vbi, vbi_len, vbi_word, VBI_MAX};
     use alloc::vec::Vec;
+
+    /// The packed Variable Byte Integer is the minimal encoding (§1.5.5):
+    /// it decodes back to the value, takes `vbi_len` bytes, and nothing is
+    /// packed above them.
+    #[test]
+    fn packed_vbi_is_the_minimal_encoding_at_every_length_edge() {
+        let edges = [0, 1, 127, 128, 300, 16_383, 16_384, 2_097_151, 2_097_152, VBI_MAX];
+        let steps = (0..VBI_MAX).step_by(9_973);
+        for v in edges.into_iter().chain(steps) {
+            let (word, n) = vbi_word(v);
+            assert_eq!(n, vbi_len(v), "{v}");
+            assert_eq!(u64::from(word) >> (8 * n), 0, "{v}: bytes above the {n} it takes");
+            let bytes = word.to_le_bytes();
+            let Ok((rest, back)) = vbi(&bytes[..n]) else { panic!("{v} does not decode") };
+            assert_eq!((rest.len(), back), (0, v));
+        }
+    }
 
     /// The string rules as first written: three passes over the bytes.
     fn reference(b: &[u8], topic: bool) -> Result<(), &'static str> {
