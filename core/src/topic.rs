@@ -84,16 +84,18 @@ pub fn check_plain_filter(filter: &str) -> Result<(), &'static str> {
     check_plain_filter_bytes(filter.as_bytes())
 }
 
-/// [`check_plain_filter`] on the bytes of a string, in one pass: a wildcard
-/// must have a `/` (or the end) on each side, and `#` must be last.
+/// [`check_plain_filter`] on the bytes of a string, in one pass from
+/// wildcard to wildcard: each must have a `/` (or the end) on each side, and
+/// `#` must be last.
 fn check_plain_filter_bytes(f: &[u8]) -> Result<(), &'static str> {
     if f.is_empty() {
         return Err("topic filter is empty");
     }
-    for (i, &b) in f.iter().enumerate() {
-        if b != b'+' && b != b'#' {
-            continue;
-        }
+    let mut from = 0;
+    while let Some(k) = crate::codec::wire::find_wildcard(&f[from..]) {
+        let i = from + k;
+        from = i + 1;
+        let b = f[i];
         let alone = (i == 0 || f[i - 1] == b'/') && f.get(i + 1).is_none_or(|&n| n == b'/');
         if b == b'#' && !(alone && i + 1 == f.len()) {
             return Err("'#' is not alone in the last level of the topic filter");
@@ -208,6 +210,10 @@ mod tests {
         }
         for f in &all {
             assert_eq!(check_plain_filter(f), by_levels(f), "{f:?}");
+            // The same filters across the eight-byte words of the search.
+            for g in [alloc::format!("sensors/{f}"), alloc::format!("abc/{f}/defghij/+")] {
+                assert_eq!(check_plain_filter(&g), by_levels(&g), "{g:?}");
+            }
         }
     }
 

@@ -186,6 +186,29 @@ fn zero_byte(x: u64) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
+/// Non-zero exactly when some byte of `x` is `+` or `#`; the lowest set bit
+/// is in the first such byte (a zero-byte test only errs above a true hit).
+#[inline(always)]
+fn wildcard_bytes(x: u64) -> u64 {
+    zero_byte(x ^ (ONES * u64::from(b'+'))) | zero_byte(x ^ (ONES * u64::from(b'#')))
+}
+
+/// The index of the first `+` or `#` in `b`, eight bytes at a time: what a
+/// Topic Filter check looks for, without a branch per byte.
+#[inline]
+pub(crate) fn find_wildcard(b: &[u8]) -> Option<usize> {
+    let mut words = b.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let hits = wildcard_bytes(u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words.remainder().iter().position(|&c| c == b'+' || c == b'#').map(|k| at + k)
+}
+
 /// One pass, eight bytes at a time: any byte above 0x7F, any 0x00, any `+` or
 /// `#`. A string of 8 bytes or more ends with an overlapping last word
 /// instead of a padded copy of its tail. A `+` or `#` byte is never part of a multi-byte UTF-8 sequence, so the
@@ -196,7 +219,7 @@ fn scan(b: &[u8]) -> Scan {
     let mut eat = |w: u64| {
         high |= w & HIGHS;
         nul |= zero_byte(w);
-        wild |= zero_byte(w ^ (ONES * u64::from(b'+'))) | zero_byte(w ^ (ONES * u64::from(b'#')));
+        wild |= wildcard_bytes(w);
     };
     let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or_default());
     if b.len() >= 8 {
@@ -520,8 +543,24 @@ impl core::ops::DerefMut for Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::{check_string, check_topic_name, check_utf8_string, check_utf8_topic_name};
-    use super::{vbi, vbi_len, vbi_word, VBI_MAX};
+    use super::{find_wildcard, vbi, vbi_len, vbi_word, VBI_MAX};
     use alloc::vec::Vec;
+
+    #[test]
+    fn wildcard_search_finds_the_first_wildcard_at_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for (w, second) in [(b'+', b'#'), (b'#', b'+'), (b'+', b'+')] {
+                    let mut b: Vec<u8> = (0..len).map(|i| b"a/\x2a\x2c\x22\x24"[i % 6]).collect();
+                    b.insert(at, w);
+                    b.push(second);
+                    let first = b.iter().position(|&c| c == b'+' || c == b'#');
+                    assert_eq!(find_wildcard(&b), first, "{b:?}");
+                    assert_eq!(find_wildcard(&b[..at]), None, "{b:?}");
+                }
+            }
+        }
+    }
 
     /// The packed Variable Byte Integer is the minimal encoding (§1.5.5):
     /// it decodes back to the value, takes `vbi_len` bytes, and nothing is
