@@ -203,8 +203,6 @@ impl Connect {
     }
 
     pub(crate) fn write<B: BufMut>(&self, out: &mut B) {
-        wire::put_bin(out, b"MQTT");
-        out.put_u8(self.protocol.level());
         let mut flags = 0u8;
         if self.clean_start {
             flags |= 0x02;
@@ -221,7 +219,12 @@ impl Connect {
         if self.username.is_some() {
             flags |= 0x80;
         }
-        out.put_u8(flags);
+        // Protocol Name ("MQTT" with its length), Protocol Level and Connect
+        // Flags: eight bytes packed in a register (see `wire::vbi_word`) and
+        // written in one `put_slice`.
+        let name = u64::from_le_bytes([0, 4, b'M', b'Q', b'T', b'T', 0, 0]);
+        let head = name | u64::from(self.protocol.level()) << 48 | u64::from(flags) << 56;
+        out.put_slice(&head.to_le_bytes());
         out.put_u16(self.keep_alive);
         let v5 = self.protocol == Protocol::V5;
         if v5 {
