@@ -562,11 +562,11 @@ mod tests {
         }
     }
 
-    /// The packed Variable Byte Integer is the minimal encoding (§1.5.5):
+    /// The packed Variable Byte Integer is the minimal encoding [MQTT-1.5.5-1]:
     /// it decodes back to the value, takes `vbi_len` bytes, and nothing is
     /// packed above them.
     #[test]
-    fn packed_vbi_is_the_minimal_encoding_at_every_length_edge() {
+    fn packed_vbi_is_the_minimal_encoding_at_every_length_edge_mqtt_1_5_5_1() {
         let edges = [0, 1, 127, 128, 300, 16_383, 16_384, 2_097_151, 2_097_152, VBI_MAX];
         let steps = (0..VBI_MAX).step_by(9_973);
         for v in edges.into_iter().chain(steps) {
