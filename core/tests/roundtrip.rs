@@ -10,7 +10,7 @@
 
 mod strategies;
 
-use mqtt_engine::codec::{decode, decode_exact, FixedHeader, Packet, Protocol, Publish};
+use mqtt_engine::codec::{decode, decode_exact, Encoder, FixedHeader, Packet, Protocol, Publish};
 use mqtt_engine::{Bytes, QoS, ReasonCode};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -66,6 +66,7 @@ fn check_roundtrip(protocol: Protocol, p: &Packet) -> Result<(), TestCaseError> 
     prop_assert!(short.iter().all(|&b| b == 0), "write_header wrote into a short buffer");
     parts.extend_from_slice(enc.payload());
     prop_assert_eq!(&parts[..], &bytes[..]);
+    check_header_into(&enc, &parts[..h])?;
 
     // encode(decode(b)) == b.
     let again = back.encode_to_bytes(protocol).map_err(|e| fail("re-encode", e))?;
@@ -98,6 +99,50 @@ proptest! {
     #[test]
     fn roundtrip_v5(p in packet(Protocol::V5)) {
         check_roundtrip(Protocol::V5, &p)?;
+    }
+}
+
+/// `Encoder::write_header_into` writes `header` into the start of a slice and
+/// leaves the rest of it alone; into a slice one byte short it writes nothing.
+fn check_header_into(enc: &Encoder<'_>, header: &[u8]) -> Result<(), TestCaseError> {
+    let h = header.len();
+    let mut buf = vec![0xEEu8; h + 9];
+    let n = enc.write_header_into(&mut buf).map_err(|e| fail("write_header_into", e))?;
+    prop_assert_eq!(n, h);
+    prop_assert_eq!(&buf[..h], header);
+    prop_assert!(buf[h..].iter().all(|&b| b == 0xEE), "wrote past the header: {:x?}", &buf);
+    let mut exact = vec![0xEEu8; h];
+    prop_assert_eq!(enc.write_header_into(&mut exact).ok(), Some(h));
+    prop_assert_eq!(&exact[..], header);
+    let mut short = vec![0xEEu8; h - 1];
+    prop_assert!(enc.write_header_into(&mut short).is_err());
+    prop_assert!(short.iter().all(|&b| b == 0xEE), "write_header_into wrote into a short buffer");
+    Ok(())
+}
+
+/// `write_header_into` writes a PUBLISH header without properties as
+/// overlapping eight-byte stores when it is long enough: every header length
+/// around eight bytes, with and without a Packet Identifier, and Remaining
+/// Lengths of one to four bytes, gives the bytes `write_header` gives.
+#[test]
+fn header_into_a_slice_at_every_short_length() {
+    for protocol in [Protocol::V311, Protocol::V5] {
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+            for topic_len in 1..=12 {
+                for payload in [0usize, 200, 20_000, 2_097_152] {
+                    let msg = Publish {
+                        qos,
+                        packet_id: (qos != QoS::AtMostOnce).then_some(0x1234),
+                        ..Publish::new("t".repeat(topic_len), vec![7; payload])
+                    };
+                    let enc = msg.encoder(protocol).expect("valid PUBLISH");
+                    let mut header = Vec::new();
+                    enc.write_header(&mut header).expect("room");
+                    check_header_into(&enc, &header)
+                        .unwrap_or_else(|e| panic!("{protocol:?} {qos:?} topic {topic_len}: {e}"));
+                }
+            }
+        }
     }
 }
 

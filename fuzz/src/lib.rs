@@ -111,6 +111,17 @@ pub fn check_reencode(protocol: Protocol, packet: &Packet) -> Vec<u8> {
         assert!(packet.encode(protocol, &mut out).is_err(), "encode overran a short buffer");
         assert!(small.iter().all(|&b| b == 0xAA), "failed encode wrote bytes");
     }
+
+    // Validated once, the header then the payload: into a `BufMut` and into
+    // the start of a slice, which keeps the bytes after the header.
+    let once = packet.encoder(protocol).expect("encoder");
+    let mut head = Vec::new();
+    let h = once.write_header(&mut head).expect("write_header");
+    assert_eq!([&head[..], once.payload()].concat(), enc, "write_header + payload differs");
+    let mut slice = vec![0xAAu8; h + 8];
+    assert_eq!(once.write_header_into(&mut slice).ok(), Some(h), "write_header_into length");
+    assert_eq!(&slice[..h], &head[..], "write_header_into differs from write_header");
+    assert!(slice[h..].iter().all(|&b| b == 0xAA), "write_header_into wrote past the header");
     enc
 }
 

@@ -808,6 +808,34 @@ impl Encoder<'_> {
         Ok(header)
     }
 
+    /// [`Encoder::write_header`] into the start of a byte slice, such as a
+    /// stack array or a transmit buffer, and the fastest way to get a
+    /// header: the writes need no capacity checks or calls. Returns the
+    /// header's length; the bytes of `buf` after it are left as they were.
+    /// Nothing is written if `buf` is shorter than the header.
+    ///
+    /// ```
+    /// # use mqtt_engine::codec::{Packet, Protocol, Publish};
+    /// let msg = Publish::new("sensors/7/temp", &b"21.5"[..]);
+    /// let enc = msg.encoder(Protocol::V311)?;
+    /// let mut header = [0u8; 64];
+    /// let n = enc.write_header_into(&mut header)?;
+    /// // Sent as two buffers, for example with `Write::write_vectored`:
+    /// let wire = [&header[..n], enc.payload()].concat();
+    /// assert_eq!(wire, Packet::Publish(msg).encode_to_vec(Protocol::V311)?);
+    /// # Ok::<(), mqtt_engine::codec::EncodeError>(())
+    /// ```
+    #[inline]
+    pub fn write_header_into(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let header = self.total - self.payload().len();
+        check_room(&buf, header)?;
+        match self.source {
+            Source::Publish(p, layout) => p.write_header_into(self.protocol, layout, header, buf),
+            Source::Packet(..) => self.write_unchecked(&mut &mut buf[..header]),
+        }
+        Ok(header)
+    }
+
     /// The bytes that follow [`Encoder::write_header`]'s on the wire: a
     /// PUBLISH's payload, borrowed from the packet; empty for other packets.
     pub fn payload(&self) -> &[u8] {

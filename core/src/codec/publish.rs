@@ -206,10 +206,10 @@ impl Publish {
         out.put_slice(&stack[..written]);
     }
 
-    /// [`Publish::write_header`]'s bytes, written part by part. The parts
-    /// around the Topic Name are packed in a register and stored at once (see
-    /// [`wire::vbi_word`]), so that each becomes one `put_slice` whose copy
-    /// reads them back without a store-forwarding stall.
+    /// [`Publish::write_header`]'s bytes, written part by part: the head
+    /// and tail words of [`Publish::header_words`] around the Topic Name,
+    /// each in one `put_slice` whose copy reads it back from a single store
+    /// (see [`wire::vbi_word`]), then any properties.
     #[inline]
     fn write_header_parts<B: BufMut>(
         &self,
@@ -218,36 +218,93 @@ impl Publish {
         fixed_header: bool,
         out: &mut B,
     ) {
-        let topic = self.topic.as_bytes();
-        // First byte, Remaining Length (1 to 4 bytes), topic length.
-        let (vbi, n) = wire::vbi_word(layout.body as u32);
-        let first = u64::from((PacketType::Publish as u8) << 4 | self.flags());
-        // Big-endian on the wire: swapped, so that `to_le_bytes` lays it out
-        // high byte first.
-        let topic_len = u64::from((topic.len() as u16).swap_bytes());
-        let head = (first | u64::from(vbi) << 8 | topic_len << (8 * (1 + n))).to_le_bytes();
-        let from = if fixed_header { 0 } else { 1 + n };
-        out.put_slice(&head[from..3 + n]);
-        out.put_slice(topic);
-        // Packet Identifier, then Property Length (1 to 4 bytes).
-        let mut mid = 0u64;
-        let mut k = 0;
-        if let Some(id) = self.packet_id {
-            mid = u64::from(id.swap_bytes());
-            k = 2;
-        }
-        if protocol == Protocol::V5 {
-            let (vbi, n) = wire::vbi_word(layout.props as u32);
-            mid |= u64::from(vbi) << (8 * k);
-            k += n;
-        }
-        if k > 0 {
-            out.put_slice(&mid.to_le_bytes()[..k]);
+        let w = self.header_words(protocol, layout);
+        let head = w.head.to_le_bytes();
+        let from = if fixed_header { 0 } else { w.head_len - 2 };
+        out.put_slice(&head[from..w.head_len]);
+        out.put_slice(self.topic.as_bytes());
+        if w.tail_len > 0 {
+            out.put_slice(&w.tail.to_le_bytes()[..w.tail_len]);
         }
         if protocol == Protocol::V5 && layout.props > 0 {
             self.properties.write_fields(out);
         }
     }
+
+    /// The header fields around the Topic Name, packed little-endian in
+    /// registers: the head is the first byte, Remaining Length and topic
+    /// length; the tail is the Packet Identifier and, in 5.0, the Property
+    /// Length.
+    #[inline(always)]
+    fn header_words(&self, protocol: Protocol, layout: Layout) -> HeaderWords {
+        let (vbi, n) = wire::vbi_word(layout.body as u32);
+        let first = u64::from((PacketType::Publish as u8) << 4 | self.flags());
+        // Big-endian on the wire: swapped, so that `to_le_bytes` lays it out
+        // high byte first.
+        let topic_len = u64::from((self.topic.len() as u16).swap_bytes());
+        let head = first | u64::from(vbi) << 8 | topic_len << (8 * (1 + n));
+        let mut tail = 0u64;
+        let mut tail_len = 0;
+        if let Some(id) = self.packet_id {
+            tail = u64::from(id.swap_bytes());
+            tail_len = 2;
+        }
+        if protocol == Protocol::V5 {
+            let (vbi, n) = wire::vbi_word(layout.props as u32);
+            tail |= u64::from(vbi) << (8 * tail_len);
+            tail_len += n;
+        }
+        HeaderWords { head, head_len: 3 + n, tail, tail_len }
+    }
+
+    /// [`Publish::write_header`] into the first `header` bytes of `buf`,
+    /// `header` being the length of all but the payload; nothing after them
+    /// is touched.
+    ///
+    /// A header without properties whose head and topic fill eight bytes is
+    /// three writes whose order lets two of them be whole eight-byte stores:
+    /// the tail word into the last eight bytes, the head word into the first
+    /// eight, then the Topic Name over the stray bytes of both. Written in
+    /// order into a `BufMut`, the head and tail are copies of a length known
+    /// only at run time, each a call to `memcpy`.
+    #[inline]
+    pub(crate) fn write_header_into(
+        &self,
+        protocol: Protocol,
+        layout: Layout,
+        header: usize,
+        buf: &mut [u8],
+    ) {
+        let buf = &mut buf[..header];
+        let topic = self.topic.as_bytes();
+        let w = self.header_words(protocol, layout);
+        if layout.props == 0 && w.head_len + topic.len() >= 8 {
+            // The tail ends the header (at least eight bytes long): its word
+            // goes into the last eight bytes with the tail in its high
+            // bytes. What it writes before the tail lies in the head and
+            // topic, written next.
+            if w.tail_len > 0 {
+                let tail = w.tail << (8 * (8 - w.tail_len));
+                buf[header - 8..].copy_from_slice(&tail.to_le_bytes());
+            }
+            // The head word's bytes past the head lie in the topic, which
+            // reaches at least byte 8.
+            buf[..8].copy_from_slice(&w.head.to_le_bytes());
+            buf[w.head_len..w.head_len + topic.len()].copy_from_slice(topic);
+        } else {
+            self.write_header(protocol, layout, true, &mut &mut buf[..]);
+        }
+    }
+}
+
+/// The packed header fields of [`Publish::header_words`], each with its
+/// length in bytes.
+#[derive(Clone, Copy)]
+struct HeaderWords {
+    head: u64,
+    head_len: usize,
+    tail: u64,
+    tail_len: usize,
 }
 
 /// QoS and DUP from a PUBLISH's fixed-header flags, for both decoders.
