@@ -211,9 +211,12 @@ pub(crate) fn find_wildcard(b: &[u8]) -> Option<usize> {
 
 /// One pass, eight bytes at a time: any byte above 0x7F, any 0x00, any `+` or
 /// `#`. A string of 8 bytes or more ends with an overlapping last word
-/// instead of a padded copy of its tail. A `+` or `#` byte is never part of a multi-byte UTF-8 sequence, so the
-/// wildcard finding holds for any well-formed string.
-#[inline]
+/// instead of a padded copy of its tail, and a shorter one is read in two
+/// overlapping halves: the findings only accumulate, so a byte seen twice
+/// changes nothing. A `+` or `#` byte is never part of a multi-byte UTF-8
+/// sequence, so the wildcard finding holds for any well-formed string.
+/// Always inlined: out of line, each string check pays a call.
+#[inline(always)]
 fn scan(b: &[u8]) -> Scan {
     let (mut high, mut nul, mut wild) = (0u64, 0u64, 0u64);
     let mut eat = |w: u64| {
@@ -232,13 +235,20 @@ fn scan(b: &[u8]) -> Scan {
             // only accumulate, so seeing a byte twice changes nothing.
             eat(word(&b[b.len() - 8..]));
         }
-    } else if !b.is_empty() {
-        // 1 to 7 bytes as one word, padded with a byte that trips nothing.
-        let mut w = [b'a'; 8];
-        for (d, &c) in w.iter_mut().zip(b) {
-            *d = c;
+    } else {
+        // 1 to 7 bytes as one word of two overlapping loads, the rest padded
+        // with a byte that trips nothing. Loaded straight into a register:
+        // bytes first copied into a padded array are read back by a wider
+        // load than the copy's stores, which stalls until they are written.
+        let half = |w: &[u8]| u64::from(u32::from_le_bytes(w.try_into().unwrap_or_default()));
+        let quarter = |w: &[u8]| u64::from(u16::from_le_bytes(w.try_into().unwrap_or_default()));
+        const PAD: u64 = ONES * b'a' as u64;
+        match b.len() {
+            0 => {}
+            1 => eat(PAD << 8 | u64::from(b[0])),
+            2..=3 => eat(PAD << 32 | quarter(&b[b.len() - 2..]) << 16 | quarter(&b[..2])),
+            _ => eat(half(&b[b.len() - 4..]) << 32 | half(&b[..4])),
         }
-        eat(u64::from_le_bytes(w));
     }
     Scan { non_ascii: high != 0, nul: nul != 0, wildcard: wild != 0 }
 }
