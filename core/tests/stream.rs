@@ -2,19 +2,24 @@
 //!
 //! - every proper prefix of a packet is "incomplete", for `decode` and for `Decoder`;
 //! - a stream of packets split at every single point, at random points, or a
-//!   byte at a time, decodes through `Decoder::push` to the same packets in order;
+//!   byte at a time, decodes through `Decoder::push` to the same packets in order,
+//!   taken by `Decoder::next_packet` or, borrowed, by `Decoder::next_view`;
+//! - on damaged streams `next_view` gives the packets and the error
+//!   `next_packet` gives;
 //! - a fixed header announcing more than the maximum packet size is refused
 //!   with Packet too large (0x95) as soon as it is complete, keeping nothing;
 //! - decoded topics and payloads are slices of the input, not copies.
 
 mod strategies;
 
-use mqtt_engine::codec::{decode, Decoder, Packet, Properties, PropertyFields, Protocol, Publish};
+use mqtt_engine::codec::{
+    decode, DecodeError, Decoder, Packet, PacketView, Properties, PropertyFields, Protocol, Publish,
+};
 use mqtt_engine::{Bytes, QoS, ReasonCode};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use strategies::{any_packet, config, packets, publish, vbi};
+use strategies::{any_packet, apply_edits, config, packet_edits, packets, publish, vbi};
 
 fn fail(what: &str, e: impl std::fmt::Display) -> TestCaseError {
     TestCaseError::fail(format!("{what}: {e}"))
@@ -45,6 +50,73 @@ fn feed<'a>(
     prop_assert_eq!(d.buffered(), 0, "bytes left in the decoder");
     prop_assert_eq!(d.next_packet().map_err(|e| fail("next_packet", e))?, None);
     Ok(out)
+}
+
+/// One packet from [`Decoder::next_view`], a PUBLISH copied out of its view
+/// so that it compares with what [`Decoder::next_packet`] gives.
+fn next_view_owned(d: &mut Decoder) -> Result<Option<Packet>, DecodeError> {
+    Ok(d.next_view()?.map(|v| match v {
+        PacketView::Publish(w) => Packet::Publish(w.to_publish()),
+        PacketView::Other(p) => p,
+    }))
+}
+
+/// As [`feed`], taking packets alternately through [`Decoder::next_view`] and
+/// [`Decoder::next_packet`]. With `one_per_push` at most one packet is taken
+/// after each push, so that the next push comes while the bytes of a view
+/// are still in the buffer.
+fn feed_views<'a>(
+    protocol: Protocol,
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+    one_per_push: bool,
+) -> Result<Vec<Packet>, TestCaseError> {
+    let mut d = Decoder::new(protocol);
+    let mut out = Vec::new();
+    let take = |d: &mut Decoder, out: &mut Vec<Packet>| -> Result<bool, TestCaseError> {
+        let next = if out.len() % 2 == 0 { next_view_owned(d) } else { d.next_packet() };
+        let Some(p) = next.map_err(|e| fail("next_view / next_packet", e))? else {
+            return Ok(false);
+        };
+        out.push(p);
+        Ok(true)
+    };
+    for chunk in chunks {
+        d.push(chunk).map_err(|e| fail("push", e))?;
+        while take(&mut d, &mut out)? && !one_per_push {}
+    }
+    while take(&mut d, &mut out)? {}
+    prop_assert_eq!(d.buffered(), 0, "bytes left in the decoder");
+    Ok(out)
+}
+
+/// Everything a decoder gives for `chunks`: each push's error, then each
+/// packet taken with `next` until it gives `None` or an error, and the bytes
+/// buffered after each step.
+type Outcome = (Result<Option<Packet>, DecodeError>, usize);
+
+fn outcomes(
+    protocol: Protocol,
+    chunks: &[&[u8]],
+    next: fn(&mut Decoder) -> Result<Option<Packet>, DecodeError>,
+) -> Vec<Outcome> {
+    let mut d = Decoder::new(protocol);
+    let mut seen = Vec::new();
+    for chunk in chunks {
+        if let Err(e) = d.push(chunk) {
+            seen.push((Err(e), d.buffered()));
+        }
+        loop {
+            let r = next(&mut d);
+            let end = !matches!(r, Ok(Some(_)));
+            seen.push((r, d.buffered()));
+            if end {
+                break;
+            }
+        }
+    }
+    // A broken stream stays broken.
+    seen.push((next(&mut d), d.buffered()));
+    seen
 }
 
 proptest! {
@@ -92,6 +164,36 @@ proptest! {
         }
         // And a byte at a time.
         prop_assert_eq!(&feed(protocol, bytes.chunks(1))?, &ps);
+        // The same through next_view, taking every packet after each push,
+        // and one packet per push.
+        for at in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(at);
+            prop_assert_eq!(&feed_views(protocol, [a, b], false)?, &ps, "split at {}", at);
+        }
+        prop_assert_eq!(&feed_views(protocol, bytes.chunks(1), true)?, &ps);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// A stream of packets with a few bytes changed, inserted or cut, in two
+    /// chunks: `next_view` gives the packets, the error (reason code, offset
+    /// and message) and the buffered byte counts that `next_packet` gives, and
+    /// stays failed after the error as it does.
+    #[test]
+    fn next_view_and_next_packet_agree_on_damaged_streams(
+        (protocol, ps) in packets(4),
+        edits in packet_edits(1),
+        cut in any::<Index>(),
+    ) {
+        let mut bytes = encode_all(protocol, &ps)?;
+        apply_edits(&mut bytes, &edits);
+        let (a, b) = bytes.split_at(cut.index(bytes.len() + 1));
+        let chunks = [a, b];
+        let owned = outcomes(protocol, &chunks, Decoder::next_packet);
+        let viewed = outcomes(protocol, &chunks, next_view_owned);
+        prop_assert_eq!(viewed, owned);
     }
 }
 
@@ -115,7 +217,8 @@ proptest! {
             from = to;
         }
         chunks.push(&bytes[from..]);
-        prop_assert_eq!(&feed(protocol, chunks)?, &ps);
+        prop_assert_eq!(&feed(protocol, chunks.iter().copied())?, &ps);
+        prop_assert_eq!(&feed_views(protocol, chunks.iter().copied(), true)?, &ps);
 
         // `decode` over the whole buffer, packet after packet, agrees.
         let all = Bytes::from(bytes);

@@ -202,21 +202,35 @@ pub enum Event {
     End(usize),
 }
 
-/// Feeds `chunks` to a decoder, taking every packet after each push, and
-/// records what came out up to the first error. A failed push must be
-/// followed by the complete packets before the fault and then the same error
-/// from `next_packet`.
+/// How packets are taken from a decoder: [`Decoder::next_packet`] or
+/// [`next_view_owned`].
+pub type Take = fn(&mut Decoder) -> Result<Option<Packet>, DecodeError>;
+
+/// [`Decoder::next_view`], a PUBLISH copied out of its view so that it
+/// compares with what [`Decoder::next_packet`] gives.
+pub fn next_view_owned(d: &mut Decoder) -> Result<Option<Packet>, DecodeError> {
+    Ok(d.next_view()?.map(|v| match v {
+        PacketView::Publish(w) => Packet::Publish(w.to_publish()),
+        PacketView::Other(p) => p,
+    }))
+}
+
+/// Feeds `chunks` to a decoder, taking every packet after each push with
+/// `take`, and records what came out up to the first error. A failed push
+/// must be followed by the complete packets before the fault and then the
+/// same error from `take`.
 pub fn run_decoder<'a>(
     protocol: Protocol,
     max_packet_size: u32,
     chunks: impl IntoIterator<Item = &'a [u8]>,
+    take: Take,
 ) -> Vec<Event> {
     let mut d = Decoder::new(protocol).with_max_packet_size(max_packet_size);
     let mut events = Vec::new();
     for chunk in chunks {
         let pushed = d.push(chunk);
         loop {
-            match d.next_packet() {
+            match take(&mut d) {
                 Ok(Some(p)) => events.push(Event::Packet(p)),
                 Ok(None) => break,
                 Err(e) => {
@@ -226,7 +240,7 @@ pub fn run_decoder<'a>(
             }
         }
         if let Err(e) = pushed {
-            panic!("push failed with {e:?} but next_packet did not report it");
+            panic!("push failed with {e:?} but the next packet was not that error");
         }
     }
     events.push(Event::End(d.buffered()));

@@ -1,7 +1,8 @@
 //! [`Decoder`]: frames a byte stream that arrives in arbitrary chunks.
 
+use super::view::{self, PacketView};
 use super::{decode, DecodeError, FixedHeader, Packet, Protocol, ReasonCode, MAX_REMAINING_LENGTH};
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// A streaming decoder for one direction of one connection.
 ///
@@ -16,6 +17,10 @@ use bytes::{Bytes, BytesMut};
 /// error, so the packets and the error are the same however the stream was
 /// split. Once failed, the decoder stays failed: the connection must be closed
 /// ([`Decoder::reset`] readies it for a new one).
+///
+/// [`Decoder::next_view`] is the borrowed form of [`Decoder::next_packet`]: it
+/// gives a PUBLISH as a [`PublishView`](super::PublishView) of the decoder's
+/// own buffer, without reference counts or allocation.
 ///
 /// ```
 /// use mqtt_engine::codec::{Decoder, Packet, Protocol};
@@ -38,6 +43,9 @@ pub struct Decoder {
     tail_len: Option<usize>,
     /// The fault that broke the stream, returned once the packets before it are taken.
     failed: Option<DecodeError>,
+    /// Bytes at the front of `buf` still lent out by [`Decoder::next_view`]:
+    /// the next call drops them ([`Decoder::release`]).
+    lent: usize,
 }
 
 impl Decoder {
@@ -50,6 +58,7 @@ impl Decoder {
             tail: 0,
             tail_len: None,
             failed: None,
+            lent: 0,
         }
     }
 
@@ -77,7 +86,7 @@ impl Decoder {
 
     /// Bytes held: complete packets not yet taken plus the partial packet.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.lent
     }
 
     /// Drops everything buffered and any error (for a new connection).
@@ -86,6 +95,18 @@ impl Decoder {
         self.tail = 0;
         self.tail_len = None;
         self.failed = None;
+        self.lent = 0;
+    }
+
+    /// Drops the packet the last [`Decoder::next_view`] lent out, whose
+    /// borrow has ended since this takes `&mut self`. Every other `&mut`
+    /// method calls it first.
+    fn release(&mut self) {
+        if self.lent > 0 {
+            self.buf.advance(self.lent);
+            self.tail -= self.lent;
+            self.lent = 0;
+        }
     }
 
     /// Records the fault that breaks the stream at the end of the complete
@@ -104,6 +125,7 @@ impl Decoder {
     /// the faulty packet and after it are dropped. Complete packets before
     /// the fault are kept: [`Decoder::next_packet`] yields them, then the error.
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), DecodeError> {
+        self.release();
         if let Some(e) = self.failed {
             return Err(e);
         }
@@ -158,7 +180,57 @@ impl Decoder {
     /// connection must be closed; it is returned again on every later call.
     pub fn next_packet(&mut self) -> Result<Option<Packet>, DecodeError> {
         let Some(bytes) = self.next_frame()? else { return Ok(None) };
-        match decode(self.protocol, &bytes, u32::MAX) {
+        self.decode_frame(&bytes)
+    }
+
+    /// The next complete packet, a PUBLISH borrowed from the decoder's buffer,
+    /// or `None` until more bytes arrive.
+    ///
+    /// The same packets, in the same order and with the same errors, as
+    /// [`Decoder::next_packet`]; a PUBLISH comes as
+    /// [`PacketView::Publish`], checked as fully as the owned one, with no
+    /// reference count and no allocation: its bytes stay in the buffer until
+    /// the next call on the decoder. Other packets come as
+    /// [`PacketView::Other`], owned and sharing the buffer as
+    /// [`Decoder::next_packet`] makes them.
+    ///
+    /// ```
+    /// use mqtt_engine::codec::{Decoder, PacketView, Protocol};
+    /// let mut d = Decoder::new(Protocol::V311);
+    /// // A QoS 0 PUBLISH of "hi" to "a/b", in two chunks.
+    /// d.push(&[0x30, 0x07, 0x00, 0x03, b'a']).unwrap();
+    /// assert_eq!(d.next_view().unwrap(), None);
+    /// d.push(&[b'/', b'b', b'h', b'i']).unwrap();
+    /// let Some(PacketView::Publish(p)) = d.next_view().unwrap() else { panic!() };
+    /// assert_eq!((p.topic, p.payload), ("a/b", &b"hi"[..]));
+    /// assert_eq!(d.next_view().unwrap(), None);
+    /// ```
+    pub fn next_view(&mut self) -> Result<Option<PacketView<'_>>, DecodeError> {
+        let Some(header) = self.next_header()? else { return Ok(None) };
+        let len = header.packet_length();
+        if header.first_byte >> 4 != 3 {
+            let bytes = self.split_frame(len);
+            return Ok(self.decode_frame(&bytes)?.map(PacketView::Other));
+        }
+        self.lent = len;
+        match view::publish_view(self.protocol, header, &self.buf[..len]) {
+            Ok(publish) => Ok(Some(PacketView::Publish(publish))),
+            Err(e) => {
+                // As `fail` after a bad body, except that the buffer is
+                // borrowed until the function returns: everything in it is
+                // marked lent, so the next call drops it.
+                self.lent = self.buf.len();
+                self.tail = self.lent;
+                self.tail_len = None;
+                self.failed = Some(e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Decodes the bytes of one framed packet; a fault breaks the stream.
+    fn decode_frame(&mut self, bytes: &Bytes) -> Result<Option<Packet>, DecodeError> {
+        match decode(self.protocol, bytes, u32::MAX) {
             Ok(Some((packet, _))) => {
                 if let Packet::Connect(c) = &packet {
                     self.protocol = c.protocol;
@@ -179,6 +251,19 @@ impl Decoder {
     /// has checked only the fixed header, and does not learn of a fault the
     /// caller finds in the body.
     pub fn next_frame(&mut self) -> Result<Option<Bytes>, DecodeError> {
+        let Some(header) = self.next_header()? else { return Ok(None) };
+        Ok(Some(self.split_frame(header.packet_length())))
+    }
+
+    /// Takes the first complete packet, `len` bytes, out of the buffer.
+    fn split_frame(&mut self, len: usize) -> Bytes {
+        self.tail -= len;
+        self.buf.split_to(len).freeze()
+    }
+
+    /// The fixed header of the next complete packet, which starts the buffer.
+    fn next_header(&mut self) -> Result<Option<FixedHeader>, DecodeError> {
+        self.release();
         if self.tail == 0 {
             return match self.failed {
                 Some(e) => Err(e),
@@ -190,9 +275,7 @@ impl Decoder {
             self.tail = 0;
             return Err(self.fail(DecodeError::malformed(0, "framing lost")));
         };
-        let len = header.packet_length();
-        self.tail -= len;
-        Ok(Some(self.buf.split_to(len).freeze()))
+        Ok(Some(header))
     }
 }
 
@@ -244,5 +327,44 @@ mod tests {
         whole.reset();
         whole.push(&[0xD0, 0x00]).unwrap();
         assert_eq!(whole.next_packet(), Ok(Some(Packet::Pingresp)));
+    }
+
+    /// A QoS 0 PUBLISH to "t" carrying `payload` (under 125 bytes).
+    fn publish_bytes(payload: &[u8]) -> alloc::vec::Vec<u8> {
+        let mut v = alloc::vec![0x30, 3 + payload.len() as u8, 0x00, 0x01, b't'];
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// A view lends the decoder's own buffer: topic and payload are read
+    /// where `push` copied them, not from a further copy.
+    #[test]
+    fn a_view_borrows_the_decoder_buffer() {
+        let mut d = Decoder::new(Protocol::V311);
+        d.push(&publish_bytes(b"payload")).unwrap();
+        let held = d.buf.as_ptr_range();
+        let Some(PacketView::Publish(p)) = d.next_view().unwrap() else { panic!("no PUBLISH") };
+        assert_eq!((p.topic, p.payload), ("t", &b"payload"[..]));
+        assert!(held.contains(&p.topic.as_ptr()) && held.contains(&p.payload.as_ptr()));
+        assert_eq!(d.buffered(), 0);
+    }
+
+    /// DESIGN §3, memory is bounded: the bytes of each view are dropped by
+    /// the next call, so a long stream taken one packet per push through
+    /// `next_view` keeps the buffer at the size of a packet or two.
+    #[test]
+    fn views_do_not_let_the_buffer_grow() {
+        let mut d = Decoder::new(Protocol::V311);
+        let packet = publish_bytes(&[0xA5; 100]);
+        for i in 0..10_000 {
+            // Header and body in separate pushes, with a view still lent
+            // at each push.
+            d.push(&packet[..3]).unwrap();
+            d.push(&packet[3..]).unwrap();
+            let Some(PacketView::Publish(p)) = d.next_view().unwrap() else { panic!("packet {i}") };
+            assert_eq!(p.payload.len(), 100);
+        }
+        assert_eq!(d.buffered(), 0);
+        assert!(d.buf.capacity() < 4 * packet.len(), "capacity {}", d.buf.capacity());
     }
 }

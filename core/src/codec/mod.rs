@@ -10,7 +10,8 @@
 //!   (other packets come out owned).
 //! - [`Decoder`] frames a byte stream that arrives in arbitrary chunks, and
 //!   refuses a packet whose Remaining Length exceeds its limit from the fixed
-//!   header alone.
+//!   header alone; [`Decoder::next_view`] gives each PUBLISH borrowed from
+//!   its buffer, as [`decode_view`] does.
 //! - [`Packet::encode`] writes a packet after computing its exact length
 //!   ([`Packet::encoded_len`]); [`Packet::encode_within`] drops Reason String
 //!   and User Properties where MQTT 5.0 allows it to fit a Maximum Packet Size.

@@ -10,6 +10,8 @@
 //! is done with it before the buffer is reused: routing on the topic in a
 //! broker or proxy, firmware without a heap to spare, filtering before
 //! keeping. [`PublishView::to_publish`] makes an owned copy when one is needed.
+//! [`Decoder::next_view`](super::Decoder::next_view) does the same for a
+//! stream, lending each PUBLISH from the decoder's buffer.
 //!
 //! Other packets, rare and small next to PUBLISH traffic, come out of
 //! [`decode_view`] as an owned [`Packet`] decoded from a copy of their bytes.
@@ -106,10 +108,23 @@ pub fn decode_view(
         let packet = super::decode_body(protocol, header, &owned, total)?;
         return Ok(Some((PacketView::Other(packet), total)));
     }
-    let mut r = SliceReader::new(buf, header.header_length, total);
+    let view = publish_view(protocol, header, &buf[..total])?;
+    Ok(Some((PacketView::Publish(view), total)))
+}
+
+/// The body of a framed PUBLISH, `packet` being exactly its bytes, fixed
+/// header included: what [`decode_view`] and
+/// [`Decoder::next_view`](super::Decoder::next_view) share.
+#[inline]
+pub(super) fn publish_view(
+    protocol: Protocol,
+    header: super::FixedHeader,
+    packet: &[u8],
+) -> Result<PublishView<'_>, DecodeError> {
+    let mut r = SliceReader::new(packet, header.header_length, packet.len());
     let view = PublishView::read(&mut r, protocol, header.first_byte & 0x0F)?;
     r.finish()?;
-    Ok(Some((PacketView::Publish(view), total)))
+    Ok(view)
 }
 
 impl<'a> PublishView<'a> {
