@@ -52,13 +52,10 @@ fn feed<'a>(
     Ok(out)
 }
 
-/// One packet from [`Decoder::next_view`], a PUBLISH copied out of its view
-/// so that it compares with what [`Decoder::next_packet`] gives.
+/// One packet from [`Decoder::next_view`], owned so that it compares with
+/// what [`Decoder::next_packet`] gives.
 fn next_view_owned(d: &mut Decoder) -> Result<Option<Packet>, DecodeError> {
-    Ok(d.next_view()?.map(|v| match v {
-        PacketView::Publish(w) => Packet::Publish(w.to_publish()),
-        PacketView::Other(p) => p,
-    }))
+    Ok(d.next_view()?.map(PacketView::into_packet))
 }
 
 /// As [`feed`], taking packets alternately through [`Decoder::next_view`] and

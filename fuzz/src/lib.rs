@@ -206,13 +206,10 @@ pub enum Event {
 /// [`next_view_owned`].
 pub type Take = fn(&mut Decoder) -> Result<Option<Packet>, DecodeError>;
 
-/// [`Decoder::next_view`], a PUBLISH copied out of its view so that it
-/// compares with what [`Decoder::next_packet`] gives.
+/// [`Decoder::next_view`], owned so that it compares with what
+/// [`Decoder::next_packet`] gives.
 pub fn next_view_owned(d: &mut Decoder) -> Result<Option<Packet>, DecodeError> {
-    Ok(d.next_view()?.map(|v| match v {
-        PacketView::Publish(w) => Packet::Publish(w.to_publish()),
-        PacketView::Other(p) => p,
-    }))
+    Ok(d.next_view()?.map(PacketView::into_packet))
 }
 
 /// Feeds `chunks` to a decoder, taking every packet after each push with

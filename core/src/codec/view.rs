@@ -25,14 +25,27 @@ use super::wire::{self, SliceReader};
 use super::{ByteStr, DecodeError, Packet, Properties, Protocol, Publish, QoS};
 use bytes::Bytes;
 
-/// One packet decoded by [`decode_view`]: a PUBLISH borrowed from the input,
-/// or any other packet owned.
+/// One packet decoded by [`decode_view`] or
+/// [`Decoder::next_view`](super::Decoder::next_view): a PUBLISH borrowed
+/// from the input, or any other packet owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PacketView<'a> {
     /// A PUBLISH, borrowing the input.
     Publish(PublishView<'a>),
-    /// Any other packet, decoded from a copy of its bytes.
+    /// Any other packet: from [`decode_view`] decoded from a copy of its
+    /// bytes, from the decoder sharing its buffer.
     Other(Packet),
+}
+
+impl PacketView<'_> {
+    /// The packet, owned: a PUBLISH copied out with
+    /// [`PublishView::to_publish`], any other packet as it is.
+    pub fn into_packet(self) -> Packet {
+        match self {
+            PacketView::Publish(p) => Packet::Publish(p.to_publish()),
+            PacketView::Other(p) => p,
+        }
+    }
 }
 
 /// A PUBLISH that borrows the bytes it was decoded from.
