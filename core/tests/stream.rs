@@ -86,11 +86,12 @@ fn feed_views<'a>(
     Ok(out)
 }
 
+/// One step's result and the bytes buffered after it.
+type Outcome = (Result<Option<Packet>, DecodeError>, usize);
+
 /// Everything a decoder gives for `chunks`: each push's error, then each
 /// packet taken with `next` until it gives `None` or an error, and the bytes
 /// buffered after each step.
-type Outcome = (Result<Option<Packet>, DecodeError>, usize);
-
 fn outcomes(
     protocol: Protocol,
     chunks: &[&[u8]],

@@ -99,8 +99,8 @@ impl Decoder {
     }
 
     /// Drops the packet the last [`Decoder::next_view`] lent out, whose
-    /// borrow has ended since this takes `&mut self`. Every other `&mut`
-    /// method calls it first.
+    /// borrow has ended since this takes `&mut self`. `push` and every
+    /// `next_*` method call it first.
     fn release(&mut self) {
         if self.lent > 0 {
             self.buf.advance(self.lent);
